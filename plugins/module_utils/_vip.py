@@ -1,0 +1,443 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers for the lo_vip module: virtual IP normalisation and validation, systemd-networkd and
+ifupdown persistence files (rendering, parsing, which .network file networkd uses for a
+device), and the netlink calls (one pyroute2 IPRoute session).
+
+Private to this collection: its interface may change without notice.
+Everything above the Netlink class is pure; readers take a root prefix for unit tests.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import ipaddress
+import os
+import re
+
+# Devices a virtual IP may be bound to, and the address family each can carry.
+# lo: LVS-DR (both families); tunl0/ip6tnl0: the fallback devices of the ipip and ip6_tunnel
+# modules that decapsulate LVS-TUN traffic (IPv4-in-IPv4, and IPv6 inner packets).
+DEVICE_FAMILIES = {
+    'lo': (4, 6),
+    'tunl0': (4,),
+    'ip6tnl0': (6,),
+}
+DEVICE_MODULES = {
+    'tunl0': 'ipip',
+    'ip6tnl0': 'ip6_tunnel',
+}
+HOST_PREFIX = {4: 32, 6: 128}
+
+PERSISTENCE_CHOICES = ('auto', 'networkd', 'ifupdown', 'none')
+
+NETWORKD_DIRS = (
+    '/etc/systemd/network',
+    '/run/systemd/network',
+    '/usr/local/lib/systemd/network',
+    '/usr/lib/systemd/network',
+    '/lib/systemd/network',
+)
+NETWORKD_ETC = '/etc/systemd/network'
+# Sorts before the usual numbered files, so networkd picks it for the device (it uses only the
+# first matching .network file, in file-name order).
+NETWORKD_BASE_TEMPLATE = '05-lvs-cluster-%s.network'
+NETWORKD_DROPIN_PREFIX = 'lvs-vip-'
+
+IFUPDOWN_INTERFACES = '/etc/network/interfaces'
+IFUPDOWN_DIR = '/etc/network/interfaces.d'
+# No dot in the name: `source-directory` (run-parts rules) skips names with dots.
+IFUPDOWN_FILE_TEMPLATE = 'lvs-cluster-vip-%s'
+
+MANAGED_MARK = 'Managed by Ansible (lvs.cluster.lo_vip)'
+
+
+class VipError(ValueError):
+    """A bad option value; the message names the option."""
+
+
+# ---------------------------------------------------------------- addresses
+
+def normalize_address(text, allow_non_host_prefix=False, option='addresses'):
+    """An ipaddress interface object for text ('10.98.0.1', '10.98.0.1/32', 'fd98::1/128').
+
+    No prefix means a host prefix. Other prefixes are refused unless allowed: on lo a /24
+    makes the whole /24 local to the host."""
+    if not isinstance(text, str) or not text.strip():
+        raise VipError('%s: an address must be a non-empty string, got %r' % (option, text))
+    raw = text.strip()
+    try:
+        iface = ipaddress.ip_interface(raw)
+    except ValueError as exc:
+        raise VipError('%s: %r is not an IPv4 or IPv6 address: %s' % (option, raw, exc))
+    ip = iface.ip
+    if ip.is_unspecified or ip.is_loopback or ip.is_multicast or ip.is_link_local:
+        raise VipError('%s: %s cannot be a virtual IP (unspecified, loopback, multicast and link-local '
+                       'addresses are refused)' % (option, ip))
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        raise VipError('%s: %s is an IPv4-mapped IPv6 address; give the IPv4 address instead' % (option, ip))
+    host = HOST_PREFIX[ip.version]
+    if '/' not in raw:
+        iface = ipaddress.ip_interface('%s/%d' % (ip, host))
+    elif iface.network.prefixlen != host and not allow_non_host_prefix:
+        raise VipError('%s: %s is not a host address (/%d); a virtual IP is bound with /%d, '
+                       'set allow_non_host_prefix=true to bind a wider prefix'
+                       % (option, raw, host, host))
+    return iface
+
+
+def address_text(iface):
+    """'10.98.0.1/32', 'fd98::1/128' (compressed IPv6)."""
+    return '%s/%d' % (iface.ip, iface.network.prefixlen)
+
+
+def normalize_addresses(texts, device, allow_non_host_prefix=False):
+    """Validated, deduplicated interfaces in the order given; raises VipError naming the option."""
+    if device not in DEVICE_FAMILIES:
+        raise VipError('device: %r is not one of %s' % (device, ', '.join(sorted(DEVICE_FAMILIES))))
+    if not texts:
+        raise VipError('addresses: at least one address is required')
+    result = []
+    by_ip = {}
+    for text in texts:
+        iface = normalize_address(text, allow_non_host_prefix)
+        if iface.ip.version not in DEVICE_FAMILIES[device]:
+            raise VipError('addresses: %s is IPv%d but device %s carries only IPv%d virtual IPs%s'
+                           % (address_text(iface), iface.ip.version, device, DEVICE_FAMILIES[device][0],
+                              '; use device=ip6tnl0 for IPv6 LVS-TUN' if device == 'tunl0'
+                              else '; use device=tunl0 for IPv4 LVS-TUN' if device == 'ip6tnl0' else ''))
+        known = by_ip.get(iface.ip)
+        if known is not None:
+            if known.network.prefixlen != iface.network.prefixlen:
+                raise VipError('addresses: %s is given twice with different prefixes (%s and %s)'
+                               % (iface.ip, address_text(known), address_text(iface)))
+            continue
+        by_ip[iface.ip] = iface
+        result.append(iface)
+    return result
+
+
+def missing_device_message(device):
+    module = DEVICE_MODULES.get(device)
+    if module is None:
+        return 'device: %s does not exist' % device
+    return ('device: %s does not exist: the %s kernel module is not loaded (modprobe %s; list it in '
+            '/etc/modules-load.d/ to load it at boot), or net.core.fb_tunnels_only_for_init_net keeps the '
+            'fallback device out of this network namespace' % (device, module, module))
+
+
+def sort_key(iface):
+    return (iface.ip.version, int(iface.ip), iface.network.prefixlen)
+
+
+# ---------------------------------------------------------------- systemd-networkd
+
+def parse_unit(text):
+    """[(section, key, value)] of a systemd unit-style file, in order (keys may repeat)."""
+    entries = []
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in '#;':
+            continue
+        if line.startswith('[') and line.endswith(']'):
+            section = line[1:-1].strip()
+            continue
+        if '=' not in line or section is None:
+            continue
+        key, _, value = line.partition('=')
+        entries.append((section, key.strip(), value.strip()))
+    return entries
+
+
+def match_names(text):
+    """(patterns, inverted) of the Name= settings of [Match]; None when there is no Name=."""
+    patterns = None
+    for section, key, value in parse_unit(text):
+        if section != 'Match' or key != 'Name':
+            continue
+        if not value:
+            patterns = []  # an empty assignment resets the list
+            continue
+        patterns = (patterns or []) + value.split()
+    if patterns is None:
+        return None
+    inverted = bool(patterns) and patterns[0].startswith('!')
+    cleaned = [pattern.lstrip('!') for pattern in patterns]
+    return cleaned, inverted
+
+
+def name_match(text, device):
+    """'exact' if [Match] Name= lists device literally, 'glob' if only a pattern matches it,
+    None if the file does not match it by name (files without Name= count as not matching)."""
+    parsed = match_names(text)
+    if parsed is None:
+        return None
+    patterns, inverted = parsed
+    if inverted:
+        return None if any(fnmatch.fnmatchcase(device, p) for p in patterns) else 'glob'
+    if device in patterns:
+        return 'exact'
+    if any(fnmatch.fnmatchcase(device, p) for p in patterns):
+        return 'glob'
+    return None
+
+
+def networkd_files(dirs=NETWORKD_DIRS, root=''):
+    """[(name, path)] of .network files in the order networkd considers them: by file name,
+    a name in an earlier directory hiding it in later ones; masked files (symlinks to
+    /dev/null, empty files) left out."""
+    chosen = {}
+    seen_dirs = set()
+    for directory in dirs:
+        full = root + directory
+        real = os.path.realpath(full)
+        if real in seen_dirs or not os.path.isdir(full):
+            continue
+        seen_dirs.add(real)
+        for name in os.listdir(full):
+            if name.endswith('.network') and name not in chosen:
+                chosen[name] = os.path.join(directory, name)
+    result = []
+    for name in sorted(chosen):
+        path = chosen[name]
+        if os.path.realpath(root + path) == '/dev/null':
+            continue
+        try:
+            if os.path.getsize(root + path) == 0:
+                continue
+        except OSError:
+            continue
+        result.append((name, path))
+    return result
+
+
+def read_text(path, root=''):
+    try:
+        with open(root + path, 'r') as handle:
+            return handle.read()
+    except (IOError, OSError, UnicodeDecodeError):
+        return None
+
+
+def networkd_target(device, files, root=''):
+    """Which .network file the VIP drop-ins attach to: (file name, exists, note).
+
+    networkd applies only the first .network file that matches a link. If a file that names
+    the device literally sorts before ours, the drop-ins go to it (the host's own configuration
+    for the device stays in force). Our own base file is created otherwise. A file matching the
+    device only by a pattern (Name=*) and sorting first would hide ours, and drop-ins on it would
+    put the VIPs on every link it matches: that is an error (VipError)."""
+    ours = NETWORKD_BASE_TEMPLATE % device
+    for name, path in files:
+        if name == ours:
+            return ours, True, None
+        text = read_text(path, root)
+        kind = name_match(text, device) if text is not None else None
+        if kind is None:
+            continue
+        # The first file matching the device is the one networkd uses for it today.
+        if kind == 'exact':
+            return name, False, 'drop-ins attached to %s, the file networkd already uses for %s' % (path, device)
+        if name < ours:
+            raise VipError(
+                'persistence: %s matches %s by a pattern and sorts before %s, so systemd-networkd would '
+                'ignore a file of ours, and drop-ins on it would add the virtual IPs to every link it matches. '
+                'Give %s a .network file of its own that sorts first, or set persistence=none'
+                % (path, device, ours, device))
+        return ours, False, '%s takes %s over from %s, which matches it by a pattern' % (ours, device, path)
+    return ours, False, None
+
+
+def networkd_base_path(device):
+    return os.path.join(NETWORKD_ETC, NETWORKD_BASE_TEMPLATE % device)
+
+
+def networkd_dropin_dir(network_name):
+    return os.path.join(NETWORKD_ETC, network_name + '.d')
+
+
+def networkd_dropin_name(iface):
+    """lvs-vip-10.98.0.1-32.conf, lvs-vip-fd98--1-128.conf (':' becomes '-')."""
+    return '%s%s-%d.conf' % (NETWORKD_DROPIN_PREFIX, str(iface.ip).replace(':', '-'), iface.network.prefixlen)
+
+
+def render_networkd_base(device):
+    return (
+        '# %s: lets systemd-networkd manage %s so that the\n'
+        '# virtual IPs in the drop-ins of %s.d/ come back at boot.\n'
+        '[Match]\n'
+        'Name=%s\n'
+        '\n'
+        '[Link]\n'
+        'RequiredForOnline=no\n'
+        '\n'
+        '[Network]\n'
+        '# Never drop addresses networkd did not configure (127.0.0.1/8, ::1, VIPs added at runtime).\n'
+        'KeepConfiguration=yes\n'
+        'LinkLocalAddressing=no\n'
+        'IPv6AcceptRA=no\n'
+        'ConfigureWithoutCarrier=yes\n'
+        % (MANAGED_MARK, device, NETWORKD_BASE_TEMPLATE % device, device))
+
+
+def render_networkd_dropin(iface):
+    return '# %s\n[Address]\nAddress=%s\n' % (MANAGED_MARK, address_text(iface))
+
+
+def parse_networkd_addresses(text):
+    """Addresses of the [Address] sections and [Network] Address= lines of a .network (drop-in)."""
+    result = []
+    for section, key, value in parse_unit(text or ''):
+        if key == 'Address' and section in ('Address', 'Network'):
+            try:
+                result.append(ipaddress.ip_interface(value))
+            except ValueError:
+                continue
+    return result
+
+
+def networkd_in_use(root=''):
+    """systemd-networkd is running now or enabled for boot."""
+    if os.path.exists(root + '/run/systemd/netif/state'):
+        return True
+    wants = root + '/etc/systemd/system'
+    for target in ('multi-user.target.wants', 'network-online.target.wants', 'sysinit.target.wants'):
+        if os.path.lexists(os.path.join(wants, target, 'systemd-networkd.service')):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- ifupdown
+
+def ifupdown_path(device):
+    return os.path.join(IFUPDOWN_DIR, IFUPDOWN_FILE_TEMPLATE % device)
+
+
+def ifupdown_in_use(root=''):
+    if not os.path.isfile(root + IFUPDOWN_INTERFACES):
+        return False
+    return any(os.path.exists(root + path) for path in ('/sbin/ifup', '/usr/sbin/ifup'))
+
+
+def ifupdown_sources_dir(text):
+    """True when /etc/network/interfaces reads /etc/network/interfaces.d (Debian's default)."""
+    for raw in (text or '').splitlines():
+        words = raw.split()
+        if len(words) < 2:
+            continue
+        if words[0] == 'source' and words[1].startswith(IFUPDOWN_DIR + '/'):
+            return True
+        if words[0] == 'source-directory' and words[1].rstrip('/') in (IFUPDOWN_DIR, 'interfaces.d'):
+            return True
+    return False
+
+
+def render_ifupdown(device, ifaces):
+    """One stanza per address: ifupdown applies every stanza of an interface when it brings it
+    up (interfaces(5)), next to lo's `inet loopback` one. lo is brought up by Debian's own
+    `auto lo`; a tunnel device needs an `auto` line here."""
+    if not ifaces:
+        return None
+    lines = ['# %s: virtual IPs on %s, added when ifupdown brings %s up.\n' % (MANAGED_MARK, device, device)]
+    if device != 'lo':
+        lines.append('auto %s\n' % device)
+    for iface in sorted(ifaces, key=sort_key):
+        lines.append('iface %s %s static\n    address %s\n'
+                     % (device, 'inet' if iface.ip.version == 4 else 'inet6', address_text(iface)))
+    return ''.join(lines)
+
+
+def parse_ifupdown(text, device):
+    """Addresses of the `iface <device> inet|inet6 static` stanzas of our file."""
+    result = []
+    current = False
+    for raw in (text or '').splitlines():
+        words = raw.split()
+        if not words or words[0].startswith('#'):
+            continue
+        if words[0] in ('iface', 'auto', 'allow-hotplug', 'mapping', 'source', 'source-directory'):
+            current = words[0] == 'iface' and len(words) >= 4 and words[1] == device and words[3] == 'static'
+            continue
+        if current and words[0] == 'address' and len(words) >= 2:
+            try:
+                result.append(ipaddress.ip_interface(words[1]))
+            except ValueError:
+                continue
+    return result
+
+
+def detect_persistence(root=''):
+    """'networkd' when it runs or is enabled, else 'ifupdown' when installed, else None."""
+    if networkd_in_use(root):
+        return 'networkd'
+    if ifupdown_in_use(root):
+        return 'ifupdown'
+    return None
+
+
+# ---------------------------------------------------------------- planning
+
+def plan_addresses(current, wanted, state):
+    """(to_add, to_remove) for the device.
+
+    current: interfaces on the device. present: each wanted address with exactly its prefix; the
+    same address with another prefix is replaced. absent: the address goes, whatever its prefix."""
+    to_add = []
+    to_remove = []
+    current_set = set((c.ip, c.network.prefixlen) for c in current)
+    for iface in wanted:
+        same_ip = [c for c in current if c.ip == iface.ip]
+        if state == 'present':
+            if (iface.ip, iface.network.prefixlen) not in current_set:
+                to_add.append(iface)
+            to_remove.extend(c for c in same_ip if c.network.prefixlen != iface.network.prefixlen)
+        else:
+            to_remove.extend(same_ip)
+    return to_add, to_remove
+
+
+# ---------------------------------------------------------------- netlink
+
+IFF_UP = 0x1
+
+
+class Netlink(object):
+    """The few rtnetlink calls lo_vip needs, over one IPRoute socket."""
+
+    def __init__(self):
+        from pyroute2 import IPRoute  # imported here: the module checks for pyroute2 first
+        self.ipr = IPRoute()
+
+    def close(self):
+        self.ipr.close()
+
+    def link(self, device):
+        """(index, is_up) or None when the device does not exist."""
+        indexes = self.ipr.link_lookup(ifname=device)
+        if not indexes:
+            return None
+        index = indexes[0]
+        message = list(self.ipr.get_links(index))[0]
+        return index, bool(message['flags'] & IFF_UP)
+
+    def set_up(self, index):
+        self.ipr.link('set', index=index, state='up')
+
+    def addresses(self, index):
+        result = []
+        for message in self.ipr.get_addr(index=index):
+            address = message.get_attr('IFA_LOCAL') or message.get_attr('IFA_ADDRESS')
+            if address is None:
+                continue
+            result.append(ipaddress.ip_interface('%s/%d' % (address, message['prefixlen'])))
+        return result
+
+    def add(self, index, iface):
+        self.ipr.addr('add', index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+    def delete(self, index, iface):
+        self.ipr.addr('del', index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
