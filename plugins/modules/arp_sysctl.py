@@ -195,6 +195,8 @@ def read_text(path):
 
 def write_file_atomic(module, path, content):
     """Temp file in the same directory, then atomic_move, so a reader never sees half a file."""
+    if not os.path.isdir(os.path.dirname(path)):
+        os.makedirs(os.path.dirname(path), 0o755)
     fd, tmp = tempfile.mkstemp(prefix='.ansible-', suffix='.tmp', dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, 'w') as handle:
@@ -306,6 +308,16 @@ def main():
                  before=sysctl.render_values(before), after=sysctl.render_values(planned)),
             dict(before_header=path, after_header=path, before=old_file or '', after=new_file or ''),
         ]
+
+    # Permission problems, too, before the first write: a container without its own network
+    # namespace has /proc/sys/net read-only.
+    for key in to_write:
+        full = os.path.join(PROC_SYS, key)
+        if not os.access(full, os.W_OK):
+            module.fail_json(msg='cannot write %s: it is read-only here (not root, or a container without '
+                                 'a writable /proc/sys/net)' % full)
+    if file_changes and not os.access(os.path.dirname(path) if os.path.isdir(os.path.dirname(path)) else '/etc', os.W_OK):
+        module.fail_json(msg='sysctl_file: cannot write in %s' % os.path.dirname(path))
 
     if result['changed'] and not module.check_mode:
         if file_changes:
