@@ -64,12 +64,16 @@ STATS_FIELDS = (
 class IpvsError(Exception):
     """The kernel refused a request, or IPVS is unusable; the message says which and why."""
 
+    def __init__(self, message, code=None):
+        super(IpvsError, self).__init__(message)
+        self.code = code
+
 
 class IpvsApplyError(IpvsError):
     """A write failed part-way; carries what was rolled back and what could not be."""
 
     def __init__(self, message, done, rollback_failures):
-        super(IpvsApplyError, self).__init__(message)
+        super(IpvsApplyError, self).__init__(message, None)
         self.done = done
         self.rollback_failures = rollback_failures
 
@@ -366,6 +370,20 @@ class IpvsClient(object):
     def __exit__(self, *exc_info):
         self.close()
 
+    def _service_write(self, cmd, service, what):
+        try:
+            self._service_cmd(cmd, service_full_attrs(service), what)
+        except IpvsError as error:
+            if getattr(error, 'code', None) != errno.ENOENT:
+                raise
+            # NEW/SET_SERVICE answer ENOENT when the scheduler or engine module cannot be found or loaded.
+            suspects = ['scheduler: the kernel has no scheduler %s (module ip_vs_%s not built or not loadable; twos needs Linux 6.2+)'
+                        % (service['scheduler'], service['scheduler'])]
+            if service.get('persistence_engine'):
+                suspects.append('or persistence_engine: no engine %s (module ip_vs_pe_%s)'
+                                % (service['persistence_engine'], service['persistence_engine']))
+            raise IpvsError('%s failed: %s' % (what, ' '.join(suspects)), errno.ENOENT)
+
     def _request(self, cmd, attrs, dump, what):
         msg = IpvsMessage()
         msg['cmd'] = cmd
@@ -375,7 +393,7 @@ class IpvsClient(object):
         try:
             return list(self.socket.nlm_request(msg, msg_type=self.socket.prid, msg_flags=flags))
         except NetlinkError as error:
-            raise IpvsError(_kernel_reason(error, what))
+            raise IpvsError(_kernel_reason(error, what), getattr(error, 'code', None))
 
     # reads
     def services(self):
@@ -409,9 +427,9 @@ class IpvsClient(object):
         kind = op['op']
         what = op.get('text') or kind
         if kind == 'add_service':
-            self._service_cmd(CMD_NEW_SERVICE, service_full_attrs(op['new']), what)
+            self._service_write(CMD_NEW_SERVICE, op['new'], what)
         elif kind == 'set_service':
-            self._service_cmd(CMD_SET_SERVICE, service_full_attrs(op['new']), what)
+            self._service_write(CMD_SET_SERVICE, op['new'], what)
         elif kind == 'del_service':
             self._service_cmd(CMD_DEL_SERVICE, service_key_attrs(op['old']), what)
         elif kind == 'restore_service':
@@ -443,8 +461,10 @@ class IpvsClient(object):
                         failures.append('%s (%s)' % (previous['text'], undo_error))
                 if failures:
                     message = '%s; rolling back this run FAILED for: %s' % (error, '; '.join(failures))
+                elif done:
+                    message = '%s; the %d earlier change(s) of this run were rolled back, the table is as before' % (error, len(done))
                 else:
-                    message = '%s; %d earlier change(s) of this run were rolled back, the table is as before' % (error, len(done))
+                    message = '%s; nothing was changed' % error
                 raise IpvsApplyError(message, [item['text'] for item in done], failures)
             done.append(op)
         return [op['text'] for op in done]

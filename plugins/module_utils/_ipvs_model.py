@@ -586,6 +586,8 @@ def server_rule(service, server):
     """The ipvsadm-save (-Sn) line of a real server."""
     if service.get('fwmark'):
         words = ['-a', '-f', str(service['fwmark'])]
+        if service['family'] == 'ipv6':
+            words.append('-6')
     else:
         words = ['-a', '-' + service['protocol'][0] if service['protocol'] != 'sctp' else '--sctp-service',
                  format_endpoint(service['family'], service['address'], service['port'])]

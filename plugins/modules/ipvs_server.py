@@ -234,6 +234,7 @@ def main():
     from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs
 
     result = dict(changed=False, actions=[])
+    changed_before_drain = False
     try:
         with _ipvs.IpvsClient() as client:
             service = client.find_service(identity)
@@ -244,15 +245,17 @@ def main():
             actual_servers = client.servers(service)
             ops = model.plan_servers(service, desired, actual_servers, state=state)
             after, after_servers = model.apply_ops(service, actual_servers, ops)
+            result['actions'] = [op['text'] for op in ops]
             if ops and not module.check_mode:
                 client.apply(ops)
-            result['actions'] = [op['text'] for op in ops]
+                changed_before_drain = True
 
             if state == 'drained':
                 present_keys = [model.server_key(server) for server in desired
                                 if model.server_key(server) in set(model.server_key(item) for item in actual_servers)]
                 result['drain'], failure = drain(module, client, service, present_keys, params, result)
                 if failure:
+                    result['changed'] = changed_before_drain
                     module.fail_json(msg=failure, **result)
                 after, after_servers = model.apply_ops(after, after_servers, [
                     {'op': 'del_server', 'old': {'address': item['address'], 'port': item['port']}}
@@ -261,6 +264,8 @@ def main():
             if not module.check_mode:
                 after_servers = client.servers(service)
     except _ipvs.IpvsError as error:
+        # Rolled back, so unchanged, unless weights were already drained or the rollback itself failed.
+        result['changed'] = changed_before_drain or bool(getattr(error, 'rollback_failures', None))
         module.fail_json(msg=str(error), **result)
 
     result['service'] = model.public_service(after, after_servers)

@@ -296,6 +296,8 @@ def main():
             else:
                 after, after_servers = model.apply_ops(actual, actual_servers, ops)
     except _ipvs.IpvsError as error:
+        # A failed write was rolled back: unchanged, unless the rollback itself failed.
+        result['changed'] = bool(getattr(error, 'rollback_failures', None))
         module.fail_json(msg=str(error), **result)
 
     result['service'] = model.public_service(after, after_servers)
