@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters over the estate's one data model (lvs_virtual_services); see docs/estate.md."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lvs.cluster.plugins.module_utils import _estate
+
+
+def _plain(hostvars, groups):
+    """HostVars is lazy and templated on access; read only what the model uses, once per host."""
+    wanted = ('lvs_address', 'ansible_host', 'lvs_port', 'lvs_weight', 'lvs_overrides', 'lvs_nat_gateway')
+    plain = {}
+    for members in (groups or {}).values():
+        for host in members:
+            if host in plain:
+                continue
+            hvars = hostvars[host] if host in hostvars else {}
+            plain[host] = {key: hvars[key] for key in wanted if key in hvars}
+    return plain
+
+
+def virtual_services(services, hostvars, groups):
+    """lvs_virtual_services checked and expanded: each service with its real servers as ``members``."""
+    try:
+        return _estate.virtual_services(services, _plain(hostvars, groups), dict(groups))
+    except _estate.EstateError as exc:
+        raise AnsibleFilterError('bad estate: %s' % exc)
+
+
+def ipvs_service_args(service):
+    """The arguments of lvs.cluster.ipvs_service that converge one expanded service."""
+    return _estate.ipvs_service_args(service)
+
+
+def served_by(services, host):
+    """The expanded services the host is a real server of, each with the host's entry as ``member``."""
+    return _estate.served_by(services, host)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'virtual_services': virtual_services,
+            'ipvs_service_args': ipvs_service_args,
+            'served_by': served_by,
+        }

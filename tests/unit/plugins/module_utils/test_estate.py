@@ -1,0 +1,127 @@
+"""The estate model: what a director, a real server and keepalived read from one inventory."""
+
+import copy
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.module_utils import _estate
+
+GROUPS = {'web': ['web1', 'web2'], 'db': ['db1'], 'empty': []}
+HOSTVARS = {
+    'web1': {'ansible_host': '10.0.0.11'},
+    'web2': {'ansible_host': '172.31.255.12', 'lvs_address': '10.0.0.12', 'lvs_weight': 3},
+    'db1': {'ansible_host': '10.0.1.21', 'lvs_overrides': {'db': {'weight': 5, 'port': 3307}}},
+}
+WEB = {'name': 'web', 'address': '10.0.0.100', 'port': 80, 'realservers': 'web', 'scheduler': 'rr'}
+DB = {'name': 'db', 'address': '10.0.1.100', 'port': 3306, 'realservers': 'db', 'mode': 'nat',
+      'nat_gateway': '10.0.1.1', 'persistence_timeout': 300}
+
+
+def expand(services, hostvars=None, groups=None):
+    return _estate.virtual_services(services, hostvars or HOSTVARS, groups or GROUPS)
+
+
+def test_defaults_and_members_come_from_the_inventory():
+    web, = expand([WEB])
+    assert (web['mode'], web['protocol'], web['family'], web['owner']) == ('dr', 'tcp', 'ipv4', 'director')
+    assert [(m['host'], m['address'], m['port'], m['forwarding'], m['weight']) for m in web['members']] == [
+        ('web1', '10.0.0.11', 80, 'dr', 1),
+        # lvs_address wins over ansible_host; lvs_weight over the service's weight
+        ('web2', '10.0.0.12', 80, 'dr', 3),
+    ]
+
+
+def test_nat_maps_ports_and_per_service_overrides_win():
+    db, = expand([DB])
+    member, = db['members']
+    assert (member['forwarding'], member['port'], member['weight'], member['nat_gateway']) == ('nat', 3307, 5, '10.0.1.1')
+
+
+def test_snat_forwards_as_nat():
+    svc = dict(DB, mode='snat')
+    assert expand([svc])[0]['members'][0]['forwarding'] == 'nat'
+
+
+def test_ipvs_service_args_converge_the_whole_list_and_skip_absent_members():
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars['web1']['lvs_overrides'] = {'web': {'state': 'drained'}}
+    hostvars['web2']['lvs_overrides'] = {'web': {'state': 'absent'}}
+    web, = expand([WEB], hostvars=hostvars)
+    args = _estate.ipvs_service_args(web)
+    assert args['purge_servers'] is True
+    assert args['scheduler'] == 'rr' and args['address'] == '10.0.0.100' and args['port'] == 80
+    assert args['servers'] == [{'address': '10.0.0.11', 'port': 80, 'forwarding': 'dr', 'weight': 0}]
+
+
+def test_fwmark_service_args_carry_the_family():
+    svc = {'name': 'mark', 'fwmark': 7, 'realservers': 'web', 'family': 'ipv4'}
+    args = _estate.ipvs_service_args(expand([svc])[0])
+    assert args['fwmark'] == 7 and args['family'] == 'ipv4' and 'address' not in args and 'protocol' not in args
+
+
+def test_served_by_gives_a_host_its_services_and_its_own_entry():
+    services = expand([WEB, DB])
+    mine = _estate.served_by(services, 'db1')
+    assert [s['name'] for s in mine] == ['db']
+    assert mine[0]['member']['host'] == 'db1' and 'members' not in mine[0]
+    assert _estate.served_by(services, 'nobody') == []
+
+
+def test_an_empty_group_is_a_service_with_no_real_servers():
+    svc = dict(WEB, realservers='empty')
+    assert expand([svc])[0]['members'] == []
+
+
+def test_ipv6_service():
+    hostvars = {'web1': {'lvs_address': 'fd00::11'}, 'web2': {'lvs_address': 'fd00::12'}}
+    svc = dict(WEB, address='fd00::100')
+    web, = expand([svc], hostvars=hostvars)
+    assert web['family'] == 'ipv6' and [m['address'] for m in web['members']] == ['fd00::11', 'fd00::12']
+
+
+BAD = [
+    # (services, hostvars override, words the message must contain)
+    ([dict(WEB, mode='dr', realserver_port=8080)], None, ['lvs_virtual_services[web].realserver_port', 'cannot map ports']),
+    ([dict(WEB, mode='tun', realserver_port=8080)], None, ['tun mode cannot map ports']),
+    ([WEB], {'web1': {'ansible_host': '10.0.0.11', 'lvs_port': 8080}}, ['host web1', 'cannot map ports']),
+    ([dict(WEB, scheduler='fastest')], None, ['lvs_virtual_services[web].scheduler', 'must be one of']),
+    ([dict(WEB, mode='fullnat')], None, ['lvs_virtual_services[web].mode']),
+    ([dict(WEB, address='10.0.0.11')], None, ['VIP 10.0.0.11 is also the address of real server web1']),
+    ([dict(DB, nat_gateway=None)], None, ['db1', 'no route back through the director', 'nat_gateway']),
+    ([dict(WEB, realservers='nosuchgroup')], None, ["group 'nosuchgroup'", 'does not exist']),
+    ([WEB, dict(WEB)], None, ["name 'web' is used twice"]),
+    ([WEB, dict(WEB, name='web2')], None, ['same virtual service', 'TCP 10.0.0.100:80']),
+    ([dict(WEB, name='Web!')], None, ['.name is required']),
+    ([dict(WEB, address='10.0.0.300')], None, ['.address', 'not an IP address']),
+    ([dict(WEB, port=70000)], None, ['.port is 70000']),
+    ([dict(WEB, port=0)], None, ['only valid for a persistent service']),
+    ([dict(WEB, weight=-1)], None, ['.weight is -1']),
+    ([dict(WEB, colour='blue')], None, ['unknown key(s) colour']),
+    ([dict(WEB, tunnel_type='gue')], None, ['tunnel_type is only for mode tun']),
+    ([dict(WEB, mode='tun', tunnel_type='vxlan')], None, ['tunnel_type is', 'ipip, gue, gre']),
+    ([{'name': 'm', 'fwmark': 1, 'address': '10.0.0.1', 'realservers': 'web'}], None, ['no address or port']),
+    ([dict(WEB, address='fd00::100')], None, ['not of the family']),
+    ([dict(WEB, realservers=None)], None, ['.realservers must name the inventory group']),
+    ([dict(DB, mode='snat', address='fd00::1')], {'db1': {'lvs_address': 'fd00::2'}}, ['snat is implemented for IPv4']),
+    ([WEB], {'web1': {'ansible_host': 'web1.example.com'}}, ['host web1', 'not an IP address']),
+    ([WEB], {'web1': {'ansible_host': '10.0.0.11', 'lvs_overrides': {'web': {'colour': 1}}}}, ['lvs_overrides.web has unknown']),
+    ([WEB], {'web2': {'lvs_address': '10.0.0.11'}}, ['same real server 10.0.0.11:80']),
+    ('web', None, ['must be a list']),
+]
+
+
+@pytest.mark.parametrize('services, hostvars, words', BAD)
+def test_bad_estates_are_refused_with_the_variable_and_the_reason(services, hostvars, words):
+    merged = copy.deepcopy(HOSTVARS)
+    for host, hvars in (hostvars or {}).items():
+        merged[host] = hvars
+    with pytest.raises(_estate.EstateError) as caught:
+        expand(services, hostvars=merged)
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_input_is_not_modified():
+    services = [copy.deepcopy(WEB)]
+    expand(services)
+    assert services == [WEB]
