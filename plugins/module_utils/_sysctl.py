@@ -268,16 +268,34 @@ def config_files(dirs=SYSCTL_DIRS, sysctl_conf=SYSCTL_CONF, exclude=(), root='')
     return result
 
 
-def read_assignments(files, root=''):
-    """All assignments of the given files, in reading order."""
+def with_file(files, path, sysctl_conf=SYSCTL_CONF):
+    """files with path put where systemd-sysctl would read it (by file name), replacing a file of
+    the same name; /etc/sysctl.conf stays last."""
+    name = os.path.basename(path)
+    tail = [f for f in files if f == sysctl_conf]
+    others = [f for f in files if f != sysctl_conf and os.path.basename(f) != name]
+    position = len(others)
+    for index, other in enumerate(others):
+        if os.path.basename(other) > name:
+            position = index
+            break
+    return others[:position] + [path] + others[position:] + tail
+
+
+def read_assignments(files, root='', overrides=None):
+    """All assignments of the given files, in reading order; overrides maps a path to the text
+    to use instead of the file's (the managed file as it will be after the call)."""
     result = []
     for path in files:
-        try:
-            with open(root + path, 'r') as handle:
-                text = handle.read()
-        except (IOError, OSError, UnicodeDecodeError):
-            continue
-        result.extend(parse_text(text, source=path))
+        if overrides and path in overrides:
+            text = overrides[path]
+        else:
+            try:
+                with open(root + path, 'r') as handle:
+                    text = handle.read()
+            except (IOError, OSError, UnicodeDecodeError):
+                continue
+        result.extend(parse_text(text or '', source=path))
     return result
 
 
@@ -324,32 +342,22 @@ def _int_or_none(text):
 
 
 def restore_values(paths, assignments):
-    """{key_path: (value, source)} that state=absent puts back for each path.
+    """{key_path: (value, source)} that state=absent puts back for each path: the value the
+    configuration gives the key (source: the file that says so), else the kernel default 0
+    (source: 'kernel default').
 
-    The value the remaining sysctl configuration gives the key (source: the file that says so),
-    else, for 'all' and 'default', the kernel default 0, and for a named interface the value
-    'default' ends up with, because that is what the kernel gives an interface when it is
-    created (source: 'kernel default' or 'net/ipv4/conf/default/<key>')."""
+    0 is also the right fallback for a named interface: the kernel acts on the larger of the
+    'all' value and the interface's own, so 0 leaves the interface to whatever 'all' says, and it
+    is the value an interface that exists before systemd-sysctl runs (lo, for one) has after a
+    reboot."""
     result = {}
     for path in paths:
         found = configured_value(assignments, path)
         value = _int_or_none(found.value) if found is not None else None
-        if value is not None:
-            result[path] = (value, found.source)
-    for path in paths:
-        if path in result:
-            continue
-        interface, key = split_key_path(path)
-        if interface in PSEUDO_INTERFACES:
+        if value is None:
             result[path] = (KERNEL_DEFAULT, 'kernel default')
-            continue
-        default_path = key_path(DEFAULT, key)
-        if default_path in result:
-            result[path] = (result[default_path][0], default_path)
         else:
-            found = configured_value(assignments, default_path)
-            value = _int_or_none(found.value) if found is not None else None
-            result[path] = (KERNEL_DEFAULT if value is None else value, default_path)
+            result[path] = (value, found.source)
     return result
 
 

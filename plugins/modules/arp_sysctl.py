@@ -33,6 +33,8 @@ options:
       - V(present) writes the values now and into O(sysctl_file).
       - V(absent) removes O(sysctl_file) and restores the keys that file set, plus the keys the other
         options name, to the values the remaining configuration gives them.
+      - A V(present) run that no longer sets a key the file set before (an interface or O(rp_filter)
+        dropped from the options) restores that key the same way.
     type: str
     choices: [present, absent]
     default: present
@@ -97,9 +99,9 @@ notes:
     name in an earlier directory hiding the same name in a later one, read in file-name order, then
     C(/etc/sysctl.conf) if no C(sysctl.d) link points at it. The last explicit assignment of a key wins;
     an explicit assignment beats any glob such as Debian's C(net.ipv4.conf.*.rp_filter = 2); a glob
-    does not apply to a key excluded with a C(-key) line. When nothing configures the key, C(all) and
-    C(default) get the kernel default 0 and a named interface gets the value C(default) ends up with,
-    which is what the kernel gives an interface when it is created."
+    does not apply to a key excluded with a C(-key) line. When nothing configures the key it gets the
+    kernel default 0. For a named interface 0 is neutral: the kernel acts on the larger of the C(all)
+    value and the interface's own, so the interface simply follows C(all) again."
   - The value restored and where it came from are returned in RV(restored).
   - Changes made by other means after this module ran (for example C(sysctl -w)) are not tracked.
   - Only IPv4 has these keys; IPv6 neighbour discovery has no C(arp_ignore) equivalent.
@@ -143,7 +145,7 @@ sysctl_file:
   returned: always
   type: str
   sample: /etc/sysctl.d/90-lvs-cluster-arp.conf
-values:
+settings:
   description:
     - The values of the managed keys after the call (predicted in check mode), by interface and key.
     - An interface that does not exist is left out.
@@ -161,11 +163,11 @@ effective:
 restored:
   description:
     - With O(state=absent), each key path restored, the value put back and where it comes from
-      (a configuration file, C(kernel default), or C(net/ipv4/conf/default/<key>)).
-  returned: when state is absent
+      (a configuration file, or C(kernel default)).
+  returned: when state is absent, or when a present run drops keys its file set before
   type: dict
   sample: {"net/ipv4/conf/all/rp_filter": {"value": 0, "source": "kernel default"},
-           "net/ipv4/conf/eth0/rp_filter": {"value": 2, "source": "/usr/lib/sysctl.d/50-default.conf"}}
+           "net/ipv4/conf/eth0/rp_filter": {"value": 2, "source": "/etc/sysctl.d/50-site.conf"}}
 missing_interfaces:
   description: Named interfaces that do not exist (only possible with O(allow_missing_interfaces) or O(state=absent)).
   returned: always
@@ -277,23 +279,31 @@ def main():
 
     result = dict(changed=False, sysctl_file=path, missing_interfaces=missing)
 
+    def present_or_pseudo(key):
+        interface = sysctl.split_key_path(key)[0]
+        return interface in existing or interface in sysctl.PSEUDO_INTERFACES
+
+    # Keys to put back: with state=absent, those the file set and those the options name; with
+    # state=present, those the file set before but no longer does. Either way, to the value the
+    # configuration gives them once this call is done (the new file included).
+    files = sysctl.config_files(exclude=(path,))
     if state == 'present':
         wanted = sysctl.desired_values(interfaces, values)
         new_file = sysctl.render_file(wanted)
-        planned = dict((key, value) for key, value in wanted.items()
-                       if sysctl.split_key_path(key)[0] not in missing)
+        planned = dict((key, value) for key, value in wanted.items() if present_or_pseudo(key))
+        paths = [key for key in sysctl.managed_paths_from_file(old_file or '') if key not in wanted]
+        assignments = sysctl.read_assignments(sysctl.with_file(files, path), overrides={path: new_file})
     else:
         new_file = None
         paths = sysctl.managed_paths_from_file(old_file or '')
-        named = sysctl.desired_values(interfaces, values)
-        for key in named:
-            if key not in paths:
-                paths.append(key)
-        paths = [key for key in paths if sysctl.split_key_path(key)[0] in existing
-                 or sysctl.split_key_path(key)[0] in sysctl.PSEUDO_INTERFACES]
-        files = sysctl.config_files(exclude=(path,))
-        restore = sysctl.restore_values(paths, sysctl.read_assignments(files))
-        planned = dict((key, restore[key][0]) for key in paths)
+        paths.extend(key for key in sysctl.desired_values(interfaces, values) if key not in paths)
+        assignments = sysctl.read_assignments(files)
+    paths = [key for key in paths if present_or_pseudo(key)]
+    restore = sysctl.restore_values(paths, assignments)
+    if state == 'absent':
+        planned = {}
+    planned.update((key, restore[key][0]) for key in paths)
+    if paths or state == 'absent':
         result['restored'] = dict((key, dict(value=restore[key][0], source=restore[key][1])) for key in paths)
 
     before = dict((key, sysctl.read_proc_value(key, PROC_SYS)) for key in planned)
@@ -337,7 +347,7 @@ def main():
             return planned[key]
         return sysctl.read_proc_value(key, PROC_SYS)
 
-    result['values'] = by_interface(dict((key, read_after(key)) for key in planned))
+    result['settings'] = by_interface(dict((key, read_after(key)) for key in planned))
     result['effective'] = sysctl.effective_report(sysctl.list_interfaces(PROC_SYS), read_after)
     module.exit_json(**result)
 

@@ -173,7 +173,7 @@ def test_last_explicit_assignment_wins_and_exclusion_stops_glob():
     assert sysctl.configured_value(sysctl.parse_text('net.*.rp_filter = 2'), 'net/ipv4/conf/eth0/rp_filter') is None
 
 
-def test_restore_values_config_then_kernel_default_then_default_value(tmp_path):
+def test_restore_values_from_configuration_else_kernel_default(tmp_path):
     _write(tmp_path, '/usr/lib/sysctl.d/50-default.conf',
            'net.ipv4.conf.default.rp_filter = 2\nnet.ipv4.conf.*.rp_filter = 2\n-net.ipv4.conf.all.rp_filter\n')
     _write(tmp_path, '/etc/sysctl.d/90-lvs.conf', 'net.ipv4.conf.all.arp_ignore = 1\n')
@@ -181,16 +181,32 @@ def test_restore_values_config_then_kernel_default_then_default_value(tmp_path):
     files = sysctl.config_files(root=str(tmp_path), exclude=('/etc/sysctl.d/90-lvs.conf',))
     items = sysctl.read_assignments(files, root=str(tmp_path))
     paths = ['net/ipv4/conf/all/arp_ignore', 'net/ipv4/conf/all/rp_filter', 'net/ipv4/conf/default/rp_filter',
-             'net/ipv4/conf/eth0.100/rp_filter', 'net/ipv4/conf/eth0/arp_announce', 'net/ipv4/conf/eth0/arp_ignore']
+             'net/ipv4/conf/eth0.100/rp_filter', 'net/ipv4/conf/default/arp_announce', 'net/ipv4/conf/eth0/arp_announce']
     restored = sysctl.restore_values(paths, items)
     assert restored == {
         'net/ipv4/conf/all/arp_ignore': (0, 'kernel default'),
         'net/ipv4/conf/all/rp_filter': (0, 'kernel default'),
         'net/ipv4/conf/default/rp_filter': (2, '/usr/lib/sysctl.d/50-default.conf'),
         'net/ipv4/conf/eth0.100/rp_filter': (2, '/usr/lib/sysctl.d/50-default.conf'),
-        'net/ipv4/conf/eth0/arp_announce': (1, 'net/ipv4/conf/default/arp_announce'),
-        'net/ipv4/conf/eth0/arp_ignore': (0, 'net/ipv4/conf/default/arp_ignore'),
+        'net/ipv4/conf/default/arp_announce': (1, '/etc/sysctl.d/60-site.conf'),
+        'net/ipv4/conf/eth0/arp_announce': (0, 'kernel default'),
     }
+
+
+def test_with_file_puts_the_managed_file_in_name_order_and_overrides_its_text(tmp_path):
+    _write(tmp_path, '/etc/sysctl.d/10-a.conf', 'net.ipv4.conf.all.arp_ignore = 1\n')
+    _write(tmp_path, '/usr/lib/sysctl.d/95-b.conf', 'net.ipv4.conf.all.arp_ignore = 4\n')
+    _write(tmp_path, '/usr/lib/sysctl.d/90-lvs.conf', 'net.ipv4.conf.all.arp_ignore = 7\n')
+    _write(tmp_path, '/etc/sysctl.conf', '\n')
+    files = sysctl.config_files(root=str(tmp_path), exclude=('/etc/sysctl.d/90-lvs.conf',))
+    assert files == ['/etc/sysctl.d/10-a.conf', '/usr/lib/sysctl.d/90-lvs.conf', '/usr/lib/sysctl.d/95-b.conf', '/etc/sysctl.conf']
+    files = sysctl.with_file(files, '/etc/sysctl.d/90-lvs.conf')
+    assert files == ['/etc/sysctl.d/10-a.conf', '/etc/sysctl.d/90-lvs.conf', '/usr/lib/sysctl.d/95-b.conf', '/etc/sysctl.conf']
+    items = sysctl.read_assignments(files, root=str(tmp_path),
+                                    overrides={'/etc/sysctl.d/90-lvs.conf': 'net.ipv4.conf.lo.arp_ignore = 2\n'})
+    assert sysctl.configured_value(items, 'net/ipv4/conf/lo/arp_ignore').value == '2'
+    # the later 95-b.conf still has the last word for all
+    assert sysctl.configured_value(items, 'net/ipv4/conf/all/arp_ignore').value == '4'
 
 
 def test_read_proc_value_and_list_interfaces(tmp_path):
