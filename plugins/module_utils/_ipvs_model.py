@@ -465,16 +465,16 @@ def plan_service(desired, actual, state='present', desired_servers=None, actual_
             return []
         return [{'op': 'del_service', 'old': actual, 'old_servers': actual_servers,
                  'text': 'remove service %s with its %d server(s)' % (describe_service(actual), len(actual_servers))}]
-    ops = []
     if actual is None:
-        ops.append({'op': 'add_service', 'new': desired, 'text': 'add service %s' % describe_service(desired)})
-        actual_servers = []
-    else:
-        changed = changed_fields(desired, actual, SERVICE_SETTINGS)
-        if changed:
-            ops.append({'op': 'set_service', 'new': desired, 'old': actual,
-                        'text': 'update service %s in place: %s' % (describe_service(desired), _change_text(changed, actual, desired))})
-    ops.extend(plan_servers(desired, desired_servers, actual_servers, purge=purge))
+        add = {'op': 'add_service', 'new': desired, 'text': 'add service %s' % describe_service(desired)}
+        return [add] + plan_servers(desired, desired_servers, [], purge=purge)
+    ops = plan_servers(desired, desired_servers, actual_servers, purge=purge)
+    changed = changed_fields(desired, actual, SERVICE_SETTINGS)
+    if changed:
+        # Settings last: any order converges, and if the kernel then refuses (say, a scheduler it cannot load)
+        # the server changes before it are rolled back like any other step.
+        ops.append({'op': 'set_service', 'new': desired, 'old': actual,
+                    'text': 'update service %s in place: %s' % (describe_service(desired), _change_text(changed, actual, desired))})
     return ops
 
 
