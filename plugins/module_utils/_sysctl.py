@@ -232,7 +232,7 @@ def parse_text(text, source=None):
             if ignore_failure and line:
                 result.append(Assignment(normalize_key(line), None, True, True, source))
             continue
-        key, _, value = line.partition('=')
+        key, _sep, value = line.partition('=')
         key = normalize_key(key)
         if not key:
             continue

@@ -16,7 +16,6 @@ __metaclass__ = type
 import fnmatch
 import ipaddress
 import os
-import re
 
 # Devices a virtual IP may be bound to, and the address family each can carry.
 # lo: LVS-DR (both families); tunl0/ip6tnl0: the fallback devices of the ipip and ip6_tunnel
@@ -148,7 +147,7 @@ def parse_unit(text):
             continue
         if '=' not in line or section is None:
             continue
-        key, _, value = line.partition('=')
+        key, _sep, value = line.partition('=')
         entries.append((section, key.strip(), value.strip()))
     return entries
 

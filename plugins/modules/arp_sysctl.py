@@ -90,6 +90,7 @@ attributes:
   platform:
     support: full
     platforms: linux
+    description: Linux only (netlink, C(/proc/sys)).
 notes:
   - Values are written directly to C(/proc/sys/net/ipv4/conf/<interface>/<key>); C(sysctl) is not run.
     The file is written to a temporary file in C(/etc/sysctl.d) and moved into place.
@@ -114,7 +115,7 @@ seealso:
     link: https://www.kernel.org/doc/Documentation/networking/ip-sysctl.txt
     description: Meaning of every value.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''

@@ -38,7 +38,7 @@ options:
       - V(tunl0), the fallback device of the C(ipip) kernel module, for IPv4 LVS-TUN. If the module is not
         loaded the task fails and says so.
       - V(ip6tnl0), the fallback device of the C(ip6_tunnel) kernel module, for IPv6 LVS-TUN.
-      - Other devices are refused on purpose: a virtual IP on an Ethernet device is answered for in ARP,
+      - Other devices are refused on purpose. A virtual IP on an Ethernet device is answered for in ARP,
         which takes the virtual IP away from the director.
     type: str
     choices: [lo, tunl0, ip6tnl0]
@@ -51,7 +51,7 @@ options:
     default: present
   allow_non_host_prefix:
     description:
-      - Accept prefixes other than C(/32) and C(/128). Rarely right: on C(lo) a C(/24) makes every address
+      - Accept prefixes other than C(/32) and C(/128). Rarely right, because on C(lo) a C(/24) makes every address
         of the C(/24) local to the host.
     type: bool
     default: false
@@ -91,6 +91,7 @@ attributes:
   platform:
     support: full
     platforms: linux
+    description: Linux only (netlink, C(/proc/sys)).
 notes:
   - "Why drop-ins for systemd-networkd: networkd applies only the first matching C(.network) file
     (in file-name order) to a link, so a second file for C(lo) would either hide the host's own or be
@@ -113,7 +114,7 @@ requirements:
 seealso:
   - module: lvs.cluster.arp_sysctl
 author:
-  - lvs.cluster contributors
+  - lvs.cluster contributors (!UNKNOWN)
 '''
 
 EXAMPLES = r'''
