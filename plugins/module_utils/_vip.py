@@ -435,6 +435,21 @@ class Netlink(object):
             result.append(ipaddress.ip_interface('%s/%d' % (address, message['prefixlen'])))
         return result
 
+    def other_devices(self, index, ips):
+        """{ip: [device names]} for the given ips bound to devices other than index."""
+        names = dict((link['index'], link.get_attr('IFLA_IFNAME')) for link in self.ipr.get_links())
+        found = {}
+        for message in self.ipr.get_addr():
+            if message['index'] == index:
+                continue
+            address = message.get_attr('IFA_LOCAL') or message.get_attr('IFA_ADDRESS')
+            if address is None:
+                continue
+            ip = ipaddress.ip_address(address)
+            if ip in ips:
+                found.setdefault(ip, []).append(names.get(message['index'], str(message['index'])))
+        return found
+
     def add(self, index, iface):
         self.ipr.addr('add', index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
 

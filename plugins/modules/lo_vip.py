@@ -107,6 +107,8 @@ notes:
     C(/etc/network/interfaces) does not read C(/etc/network/interfaces.d)."
   - "For O(device=tunl0) and O(device=ip6tnl0) the kernel module must be loaded at boot too, for example
     with a file in C(/etc/modules-load.d/); this module does not load kernel modules."
+  - With O(state=present) the module warns when an address is also bound to another device, because a real
+    server that answers ARP for a virtual IP takes it away from the director.
   - NetworkManager is not supported for persistence; use O(persistence=none) and configure it separately.
 requirements:
   - pyroute2 >= 0.9.1 on the target
@@ -329,6 +331,11 @@ def main():
             index, is_up = link
             current = netlink.addresses(index)
         to_add, to_remove = vip.plan_addresses(current, wanted, state)
+        if state == 'present':
+            elsewhere = netlink.other_devices(index, set(iface.ip for iface in wanted))
+            for ip in sorted(elsewhere, key=int):
+                module.warn('%s is also bound to %s: on a real server a virtual IP on a device that answers ARP '
+                            'takes it away from the director' % (ip, ', '.join(sorted(elsewhere[ip]))))
         bring_up = state == 'present' and not is_up
 
         changed = bool(to_add or to_remove or bring_up or file_changes)

@@ -59,7 +59,7 @@ def run_steps(steps):
             lines.append(step[1])
     env = dict(os.environ, PYTHONPATH=COLLECTIONS)
     out = subprocess.run(['unshare', '-n', '-m', 'bash', '-c', '\n'.join(lines)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120, check=False)
     chunks = out.stdout.split(SEP + '\n')[1:]
     assert len(chunks) == len(steps), out.stderr
     return [json.loads(chunk) if step[0] == 'module' else chunk for step, chunk in zip(steps, chunks)]
@@ -76,8 +76,7 @@ FILES = 'find %s -type f | sort; cat %s/*.conf 2>/dev/null || true' % (NETWORKD,
 
 def test_networkd_present_check_diff_idempotent_absent():
     args = {'addresses': ['10.98.0.1', 'fd98::1/128'], 'persistence': 'networkd'}
-    (check, ip_check, files_check, applied, ip_applied, files_applied, again,
-     absent_check, gone, ip_gone, files_gone, gone_again) = run_steps([
+    steps = [
         ('module', args, True, True),
         ('sh', SHOW),
         ('sh', FILES),
@@ -90,7 +89,9 @@ def test_networkd_present_check_diff_idempotent_absent():
         ('sh', SHOW),
         ('sh', FILES),
         ('module', dict(args, state='absent')),
-    ])
+    ]
+    (check, ip_check, files_check, applied, ip_applied, files_applied, again,
+     absent_check, gone, ip_gone, files_gone, gone_again) = run_steps(steps)
     assert check['changed'] is True and check['added'] == ['10.98.0.1/32', 'fd98::1/128']
     assert '10.98.0.1/32' not in lo_addresses(ip_check)
     assert files_check.strip() == ''
@@ -131,7 +132,7 @@ def test_other_prefix_is_replaced_and_persistence_none_writes_nothing():
 
 def test_existing_network_file_for_lo_gets_the_dropin():
     own = "printf '[Match]\\nName=lo\\n\\n[Network]\\nKeepConfiguration=yes\\n' > %s/50-lo.network" % NETWORKD
-    _, result, files = run_steps([
+    dummy, result, files = run_steps([
         ('sh', own),
         ('module', {'addresses': ['10.98.0.3'], 'persistence': 'networkd'}),
         ('sh', 'find %s -type f | sort' % NETWORKD),
@@ -143,7 +144,7 @@ def test_existing_network_file_for_lo_gets_the_dropin():
 
 def test_catch_all_network_file_sorting_first_is_refused():
     catch_all = "printf '[Match]\\nName=*\\n' > %s/00-all.network" % NETWORKD
-    _, result, shown = run_steps([
+    dummy, result, shown = run_steps([
         ('sh', catch_all),
         ('module', {'addresses': ['10.98.0.4'], 'persistence': 'networkd'}),
         ('sh', SHOW),
@@ -180,3 +181,12 @@ def test_bad_input_fails_before_any_change(args, message):
     assert message in result['msg']
     assert lo_addresses(shown) == ['127.0.0.1/8', '::1/128']
     assert files.strip() == ''
+
+
+def test_address_on_another_device_is_warned_about():
+    dummy, result = run_steps([
+        ('sh', 'ip link add v.1 type veth peer name v.2 && ip addr add 10.98.0.10/24 dev v.1'),
+        ('module', {'addresses': ['10.98.0.10'], 'persistence': 'none'}),
+    ])
+    assert result['changed'] is True
+    assert '10.98.0.10 is also bound to v.1' in json.dumps(result.get('warnings'))
