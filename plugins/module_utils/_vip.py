@@ -337,13 +337,12 @@ def ifupdown_sources_dir(text):
 
 def render_ifupdown(device, ifaces):
     """One stanza per address: ifupdown applies every stanza of an interface when it brings it
-    up (interfaces(5)), next to lo's `inet loopback` one. lo is brought up by Debian's own
-    `auto lo`; a tunnel device needs an `auto` line here."""
+    up (interfaces(5)), next to lo's `inet loopback` one. The `auto` line is ours too: the
+    interfaces file of the ifupdown package has no `auto lo`, and a second one is harmless."""
     if not ifaces:
         return None
-    lines = ['# %s: virtual IPs on %s, added when ifupdown brings %s up.\n' % (MANAGED_MARK, device, device)]
-    if device != 'lo':
-        lines.append('auto %s\n' % device)
+    lines = ['# %s: virtual IPs on %s, added when ifupdown brings %s up.\n' % (MANAGED_MARK, device, device),
+             'auto %s\n' % device]
     for iface in sorted(ifaces, key=sort_key):
         lines.append('iface %s %s static\n    address %s\n'
                      % (device, 'inet' if iface.ip.version == 4 else 'inet6', address_text(iface)))

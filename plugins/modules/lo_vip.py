@@ -103,8 +103,9 @@ notes:
     networkd would use, and the drop-in says the same, so reloading or restarting networkd keeps it and a
     reboot brings it back. Only C([Match] Name=) is looked at to find the file networkd uses."
   - "ifupdown applies every stanza of an interface when it brings the interface up (see interfaces(5)), so
-    the stanzas sit next to Debian's C(iface lo inet loopback). A warning is given when
-    C(/etc/network/interfaces) does not read C(/etc/network/interfaces.d)."
+    the stanzas sit next to Debian's C(iface lo inet loopback); the file has its own C(auto <device>) line,
+    because the interfaces file the ifupdown package installs has no C(auto lo) (a second one is harmless).
+    A warning is given when C(/etc/network/interfaces) does not read C(/etc/network/interfaces.d)."
   - "For O(device=tunl0) and O(device=ip6tnl0) the kernel module must be loaded at boot too, for example
     with a file in C(/etc/modules-load.d/); this module does not load kernel modules."
   - With O(state=present) the module warns when an address is also bound to another device, because a real

@@ -187,6 +187,7 @@ def test_networkd_in_use(tmp_path):
 def test_ifupdown_render_one_stanza_per_address_sorted_and_parse_back():
     text = vip.render_ifupdown('lo', [iface('fd98::1/128'), iface('10.98.0.2/32'), iface('10.98.0.1/32')])
     assert text.splitlines()[1:] == [
+        'auto lo',
         'iface lo inet static', '    address 10.98.0.1/32',
         'iface lo inet static', '    address 10.98.0.2/32',
         'iface lo inet6 static', '    address fd98::1/128',
@@ -195,9 +196,9 @@ def test_ifupdown_render_one_stanza_per_address_sorted_and_parse_back():
     assert vip.parse_ifupdown(text, 'tunl0') == []
 
 
-def test_ifupdown_tunnel_gets_auto_and_empty_list_means_no_file():
+def test_ifupdown_auto_line_and_empty_list_means_no_file():
     assert vip.render_ifupdown('tunl0', [iface('10.98.0.1/32')]).splitlines()[1] == 'auto tunl0'
-    assert 'auto' not in vip.render_ifupdown('lo', [iface('10.98.0.1/32')])
+    assert vip.render_ifupdown('lo', [iface('10.98.0.1/32')]).splitlines()[1] == 'auto lo'
     assert vip.render_ifupdown('lo', []) is None
     assert vip.ifupdown_path('lo') == '/etc/network/interfaces.d/lvs-cluster-vip-lo'
     assert '.' not in os.path.basename(vip.ifupdown_path('tunl0'))

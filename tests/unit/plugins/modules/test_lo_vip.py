@@ -190,3 +190,29 @@ def test_address_on_another_device_is_warned_about():
     ])
     assert result['changed'] is True
     assert '10.98.0.10 is also bound to v.1' in json.dumps(result.get('warnings'))
+
+
+IFUP = next((path for path in ('/sbin/ifup', '/usr/sbin/ifup') if os.path.exists(path)), None)
+
+
+@pytest.mark.skipif(IFUP is None or not os.path.isdir('/etc/network/interfaces.d'), reason='needs ifupdown installed')
+def test_ifupdown_brings_the_addresses_back_on_ifup():
+    setup = ('mkdir -p /run/network && mount -t tmpfs tmpfs /run/network && '
+             'mount -t tmpfs tmpfs /etc/network/interfaces.d && '
+             "printf 'source /etc/network/interfaces.d/*\\n' > /run/network/interfaces.main && "
+             'mount --bind /run/network/interfaces.main /etc/network/interfaces')
+    boot = 'ip addr flush dev lo && ip link set lo down && %s -a >/dev/null 2>&1; ip -j addr show dev lo' % IFUP
+    dummy, result, text, shown, gone, files = run_steps([
+        ('sh', setup),
+        ('module', {'addresses': ['10.98.0.1', 'fd98::1'], 'persistence': 'ifupdown'}),
+        ('sh', 'cat /etc/network/interfaces.d/lvs-cluster-vip-lo'),
+        ('sh', boot),
+        ('module', {'addresses': ['10.98.0.1', 'fd98::1'], 'state': 'absent'}),
+        ('sh', 'ls -A /etc/network/interfaces.d'),
+    ])
+    assert result['changed'] is True and result['persistence'] == 'ifupdown'
+    assert 'auto lo' in text.splitlines() and '    address fd98::1/128' in text.splitlines()
+    # after a simulated boot (lo down and empty, then ifup -a) the addresses are back
+    assert {'10.98.0.1/32', 'fd98::1/128', '127.0.0.1/8'} <= set(lo_addresses(shown))
+    assert gone['changed'] is True and gone['changed_files'] == ['/etc/network/interfaces.d/lvs-cluster-vip-lo']
+    assert files.strip() == ''
