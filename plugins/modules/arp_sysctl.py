@@ -69,8 +69,8 @@ options:
   sysctl_file:
     description:
       - The file that holds the settings. Must be directly in C(/etc/sysctl.d) and end in C(.conf).
-      - The default sorts after Debian's C(50-default.conf) and before C(99-sysctl.conf)
-        (C(/etc/sysctl.conf)), so an administrator's C(/etc/sysctl.conf) still has the last word at boot.
+      - The default sorts after systemd's C(50-default.conf) and before Debian's C(99-sysctl.conf)
+        (a link to C(/etc/sysctl.conf)), so an administrator's C(/etc/sysctl.conf) still has the last word at boot.
     type: path
     default: /etc/sysctl.d/90-lvs-cluster-arp.conf
   allow_missing_interfaces:
@@ -90,7 +90,7 @@ attributes:
   platform:
     support: full
     platforms: linux
-    description: Linux only (netlink, C(/proc/sys)).
+    description: Linux only (C(/proc/sys)).
 notes:
   - Values are written directly to C(/proc/sys/net/ipv4/conf/<interface>/<key>); C(sysctl) is not run.
     The file is written to a temporary file in C(/etc/sysctl.d) and moved into place.
@@ -99,12 +99,13 @@ notes:
     C(/run/sysctl.d), C(/usr/local/lib/sysctl.d), C(/usr/lib/sysctl.d) (and C(/lib/sysctl.d)), a file
     name in an earlier directory hiding the same name in a later one, read in file-name order, then
     C(/etc/sysctl.conf) if no C(sysctl.d) link points at it. The last explicit assignment of a key wins;
-    an explicit assignment beats any glob such as Debian's C(net.ipv4.conf.*.rp_filter = 2); a glob
+    an explicit assignment beats any glob such as systemd's C(net.ipv4.conf.*.rp_filter = 2); a glob
     does not apply to a key excluded with a C(-key) line. When nothing configures the key it gets the
     kernel default 0. For a named interface 0 is neutral: the kernel acts on the larger of the C(all)
     value and the interface's own, so the interface simply follows C(all) again."
   - The value restored and where it came from are returned in RV(restored).
-  - Changes made by other means after this module ran (for example C(sysctl -w)) are not tracked.
+  - Every run compares the running values with the wanted ones, so a value changed by other means (for example
+    C(sysctl -w)) is put back and reported as a change.
   - Only IPv4 has these keys; IPv6 neighbour discovery has no C(arp_ignore) equivalent.
 requirements:
   - Linux with C(/proc/sys) writable for C(net.ipv4.conf) (true for root on a host or in a container

@@ -91,7 +91,7 @@ attributes:
   platform:
     support: full
     platforms: linux
-    description: Linux only (netlink, C(/proc/sys)).
+    description: Linux only (rtnetlink).
 notes:
   - "Why drop-ins for systemd-networkd: networkd applies only the first matching C(.network) file
     (in file-name order) to a link, so a second file for C(lo) would either hide the host's own or be
