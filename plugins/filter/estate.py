@@ -43,10 +43,19 @@ def served_by(services, host):
     return _estate.served_by(services, host)
 
 
+def realserver_plan(services, host):
+    """What one real server needs: VIPs per device, ARP settings, tunnel modules, its NAT gateway."""
+    try:
+        return _estate.realserver_plan(services, host)
+    except _estate.EstateError as exc:
+        raise AnsibleFilterError('bad estate: %s' % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'virtual_services': virtual_services,
             'ipvs_service_args': ipvs_service_args,
             'served_by': served_by,
+            'realserver_plan': realserver_plan,
         }

@@ -294,3 +294,41 @@ def served_by(expanded, host):
                 entry['member'] = member
                 result.append(entry)
     return result
+
+
+TUNNEL_MODULES = {'ipip': None, 'gue': 'fou', 'gre': 'ip_gre'}
+
+
+def realserver_plan(expanded, host):
+    """What one real server needs for the services it serves: VIPs per device, ARP, TUN, NAT route."""
+    plan = {'lo': [], 'tunl0': [], 'ip6tnl0': [], 'kernel_modules': [], 'arp': False, 'tun': False,
+            'nat_gateway': None, 'services': []}
+    gateways = {}
+    for svc in served_by(expanded, host):
+        if svc['state'] != 'present' or svc['member']['state'] == 'absent':
+            continue
+        plan['services'].append(svc['name'])
+        mode = svc['mode']
+        if mode in ('dr', 'tun'):
+            plan['arp'] = True
+        if mode == 'dr' and 'address' in svc:
+            device = 'lo'
+        elif mode == 'tun':
+            plan['tun'] = True
+            device = 'ip6tnl0' if svc['family'] == 'ipv6' else 'tunl0'
+            for module in ('ip6_tunnel' if device == 'ip6tnl0' else 'ipip', TUNNEL_MODULES.get(svc.get('tunnel_type', 'ipip'))):
+                if module and module not in plan['kernel_modules']:
+                    plan['kernel_modules'].append(module)
+        else:
+            device = None
+        if device and 'address' in svc and svc['address'] not in plan[device]:
+            plan[device].append(svc['address'])
+        if mode == 'nat':
+            gateways.setdefault(svc['member']['nat_gateway'], []).append(svc['name'])
+    if len(gateways) > 1:
+        raise EstateError('host %s serves NAT services with different gateways (%s); a host has one default route, '
+                          'so they must all name the same director address'
+                          % (host, '; '.join('%s for %s' % (gw, ', '.join(names)) for gw, names in sorted(gateways.items()))))
+    if gateways:
+        plan['nat_gateway'] = list(gateways)[0]
+    return plan

@@ -125,3 +125,35 @@ def test_input_is_not_modified():
     services = [copy.deepcopy(WEB)]
     expand(services)
     assert services == [WEB]
+
+
+def test_realserver_plan_puts_dr_vips_on_lo_and_tun_vips_on_tunnels():
+    groups = {'web': ['web1'], 'db': ['web1']}
+    services = [dict(WEB, mode='dr'), dict(DB, mode='tun', nat_gateway=None, tunnel_type='gue'),
+                dict(WEB, name='web6', mode='tun', address='fd00::100')]
+    hostvars = {'web1': {'ansible_host': '10.0.0.11'}}
+    with pytest.raises(_estate.EstateError):
+        expand(services, hostvars=hostvars, groups=groups)  # web6 is IPv6, web1 has only IPv4
+    services = services[:2]
+    plan = _estate.realserver_plan(expand(services, hostvars=hostvars, groups=groups), 'web1')
+    assert plan['lo'] == ['10.0.0.100'] and plan['tunl0'] == ['10.0.1.100'] and plan['ip6tnl0'] == []
+    assert plan['kernel_modules'] == ['ipip', 'fou'] and plan['arp'] and plan['tun']
+    assert plan['nat_gateway'] is None and plan['services'] == ['web', 'db']
+
+
+def test_realserver_plan_nat_gateway_and_absent_members():
+    hostvars = copy.deepcopy(HOSTVARS)
+    plan = _estate.realserver_plan(expand([DB, WEB], hostvars=hostvars), 'db1')
+    assert plan['nat_gateway'] == '10.0.1.1' and not plan['arp'] and plan['lo'] == []
+    hostvars['web1']['lvs_overrides'] = {'web': {'state': 'absent'}}
+    assert _estate.realserver_plan(expand([WEB], hostvars=hostvars), 'web1')['lo'] == []
+    # drained still serves (weight 0): the VIP stays so that open connections finish
+    hostvars['web1']['lvs_overrides'] = {'web': {'state': 'drained'}}
+    assert _estate.realserver_plan(expand([WEB], hostvars=hostvars), 'web1')['lo'] == ['10.0.0.100']
+
+
+def test_realserver_plan_refuses_two_nat_gateways():
+    groups = {'db': ['db1'], 'db2': ['db1']}
+    services = [DB, dict(DB, name='other', address='10.0.1.101', realservers='db2', nat_gateway='10.0.1.2')]
+    with pytest.raises(_estate.EstateError, match='different gateways'):
+        _estate.realserver_plan(expand(services, groups=groups), 'db1')
