@@ -296,7 +296,7 @@ def service_from_params(params):
     for name in SCHEDULER_FLAG_OPTIONS:
         value = bool(params.get(name))
         if value and name not in allowed:
-            raise IpvsOptionError(name, 'only applies to scheduler %s, not %s' % (name.split('_')[0], scheduler))
+            raise IpvsOptionError(name, 'only applies to scheduler %s, not %s' % (name.partition('_')[0], scheduler))
         service[name] = value
     service['other_flags'] = 0
     return service

@@ -19,7 +19,7 @@ description:
   - Read-only; reads over generic netlink (one session), never runs ipvsadm.
   - Give I(address) and I(port) (and I(protocol)), or I(fwmark) (and I(family)), to return only that service.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster contributors (!UNKNOWN)
 requirements:
   - pyroute2 >= 0.7.1 on the target
   - Linux with IPVS (module C(ip_vs)); root (C(CAP_NET_ADMIN))
@@ -35,6 +35,7 @@ attributes:
   platform:
     support: full
     platforms: linux
+    description: Linux only (generic netlink to the kernel's IPVS).
 notes:
   - With a filter that matches no service, I(services) is an empty list; the module does not fail.
 seealso:

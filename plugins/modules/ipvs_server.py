@@ -23,7 +23,7 @@ description:
     the service's, and a service that does not exist.
   - If the kernel still refuses a step, the steps this call already made are rolled back before the module fails.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster contributors (!UNKNOWN)
 requirements:
   - pyroute2 >= 0.7.1 on the target
   - Linux with IPVS (module C(ip_vs)); root (C(CAP_NET_ADMIN))
@@ -40,6 +40,7 @@ attributes:
   platform:
     support: full
     platforms: linux
+    description: Linux only (generic netlink to the kernel's IPVS).
 options:
   state:
     description:
@@ -220,7 +221,7 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
         mutually_exclusive=model.SERVICE_IDENTITY_MUTUALLY_EXCLUSIVE,
-        required_one_of=[('address', 'fwmark'), ('servers',)],
+        required_one_of=[('address', 'fwmark')],
         supports_check_mode=True,
     )
     params = module.params

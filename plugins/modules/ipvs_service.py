@@ -22,7 +22,7 @@ description:
   - Every option is validated before anything changes. If the kernel still refuses a step (for example a scheduler
     module that cannot be loaded), the steps this call already made are rolled back before the module fails.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster contributors (!UNKNOWN)
 requirements:
   - pyroute2 >= 0.7.1 on the target
   - Linux with IPVS (module C(ip_vs), plus C(ip_vs_<scheduler>) and C(ip_vs_pe_sip) as used); root (C(CAP_NET_ADMIN))
@@ -39,6 +39,7 @@ attributes:
   platform:
     support: full
     platforms: linux
+    description: Linux only (generic netlink to the kernel's IPVS).
 options:
   state:
     description:
