@@ -558,13 +558,8 @@ def service_rule(service):
     else:
         words = ['-A', '-' + service['protocol'][0] if service['protocol'] != 'sctp' else '--sctp-service',
                  format_endpoint(service['family'], service['address'], service['port'])]
+    # Same order as ipvsadm -Sn: -s, -p, -M, --pe, -o, -b.
     words.extend(['-s', service['scheduler']])
-    flag_words = _service_flag_words(service)
-    if service.get('one_packet'):
-        words.append('-o')
-        flag_words.remove('ops')
-    if flag_words:
-        words.extend(['-b', ','.join(flag_words)])
     if service.get('persistence_timeout'):
         words.extend(['-p', str(service['persistence_timeout'])])
         netmask = service.get('persistence_netmask')
@@ -573,6 +568,12 @@ def service_rule(service):
             words.extend(['-M', _netmask_text(service['family'], netmask)])
         if service.get('persistence_engine'):
             words.extend(['--pe', service['persistence_engine']])
+    flag_words = _service_flag_words(service)
+    if service.get('one_packet'):
+        words.append('-o')
+        flag_words.remove('ops')
+    if flag_words:
+        words.extend(['-b', ','.join(flag_words)])
     return ' '.join(words)
 
 
@@ -583,7 +584,7 @@ def _netmask_text(family, netmask):
 
 
 def server_rule(service, server):
-    """The ipvsadm-save (-Sn) line of a real server."""
+    """The ipvsadm-save (-Sn) line of a real server; unlike ipvsadm it also shows thresholds (-x, -y)."""
     if service.get('fwmark'):
         words = ['-a', '-f', str(service['fwmark'])]
         if service['family'] == 'ipv6':
@@ -602,7 +603,7 @@ def server_rule(service, server):
         words.extend(['--tun-type', server.get('tunnel_type') or 'ipip'])
         if server.get('tunnel_port'):
             words.extend(['--tun-port', str(server['tunnel_port'])])
-        if server.get('tunnel_checksum') and server['tunnel_checksum'] != 'nocsum':
+        if server.get('tunnel_type') in ('gue', 'gre') and server.get('tunnel_checksum'):
             words.append('--tun-' + server['tunnel_checksum'])
     return ' '.join(words)
 

@@ -14,9 +14,11 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
-# The oldest release whose generic-netlink IPVS message classes this collection builds on.
-# Debian 12's python3-pyroute2 (0.7.2) has no IPVS support at all.
-MINIMUM_VERSION = (0, 9, 1)
+# The oldest release measured to work. The IPVS modules use only GenericNetlinkSocket, genlmsg/nla and
+# their own IPVS message classes (not pyroute2's IPVS layer, which even 0.9.7 gets wrong), and pass their
+# encode/decode tests and a real-kernel create/update/drain/remove run with 0.7.2 (Debian 12's
+# python3-pyroute2 version), 0.8.1 and 0.9.7.
+MINIMUM_VERSION = (0, 7, 2)
 MINIMUM_VERSION_TEXT = '.'.join(str(part) for part in MINIMUM_VERSION)
 
 PYROUTE2_IMPORT_ERROR = None

@@ -25,7 +25,7 @@ description:
 author:
   - lvs.cluster contributors (!UNKNOWN)
 requirements:
-  - pyroute2 >= 0.7.1 on the target
+  - pyroute2 >= 0.7.2 on the target
   - Linux with IPVS (module C(ip_vs)); root (C(CAP_NET_ADMIN))
 extends_documentation_fragment:
   - lvs.cluster.ipvs

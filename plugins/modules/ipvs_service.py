@@ -24,7 +24,7 @@ description:
 author:
   - lvs.cluster contributors (!UNKNOWN)
 requirements:
-  - pyroute2 >= 0.7.1 on the target
+  - pyroute2 >= 0.7.2 on the target
   - Linux with IPVS (module C(ip_vs), plus C(ip_vs_<scheduler>) and C(ip_vs_pe_sip) as used); root (C(CAP_NET_ADMIN))
 extends_documentation_fragment:
   - lvs.cluster.ipvs

@@ -386,7 +386,7 @@ def test_rules_look_like_ipvsadm_save():
      '-A -f 7 -6 -s sh -b sh-fallback,sh-port'),
     (dict(protocol='udp', address='fd99::1', port=5060, scheduler='mh', mh_port=True, one_packet=True,
           persistence_timeout=60, persistence_netmask=64, persistence_engine='sip'),
-     '-A -u [fd99::1]:5060 -s mh -o -b mh-port -p 60 -M 64 --pe sip'),
+     '-A -u [fd99::1]:5060 -s mh -p 60 -M 64 --pe sip -o -b mh-port'),
     (dict(protocol='sctp', address='10.99.0.2', port=3868, scheduler='ovf'), '-A --sctp-service 10.99.0.2:3868 -s ovf'),
 ])
 def test_service_rules(params, line):
