@@ -1,0 +1,233 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The three IPVS modules end to end in-process, over an in-memory IPVS table instead of the kernel.
+
+This machine has no IPVS; the real-kernel runs are molecule/modules/tasks/ipvs_verify.yml. These tests
+cover the module glue: check mode, diff, idempotence, return values, errors, drain waiting and timeouts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+
+import pytest
+
+pytest.importorskip('pyroute2')
+
+from ansible.module_utils.testing import patch_module_args  # noqa: E402
+
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs as ipvs  # noqa: E402
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_model as model  # noqa: E402
+from ansible_collections.lvs.cluster.plugins.modules import ipvs_info, ipvs_server, ipvs_service  # noqa: E402
+
+
+class FakeTable(object):
+    """The kernel's IPVS table: {service key: (service, [servers])}, plus scripted connection counts."""
+
+    def __init__(self):
+        self.entries = {}
+        self.active = {}       # (address, port) -> list of counts, one per read (the last one repeats)
+        self.writes = 0
+        self.fail_on = None    # op kind whose execution fails like a kernel refusal
+        self.missing = False
+
+    def add(self, service_params, servers=()):
+        service = model.service_from_params(dict(service_params))
+        service.update(flags=model.encode_flags(service), stats={}, rates={})
+        listed = [dict(server, active_connections=0, inactive_connections=0, persistent_connections=0, family=service['family'])
+                  for server in model.servers_from_params(list(servers), service)]
+        self.entries[model.service_key(service)] = (service, listed)
+
+    def rules(self):
+        return ''.join(model.render_rules(svc, servers) for svc, servers in sorted(self.entries.values(), key=lambda e: model.sort_key(e[0])))
+
+
+TABLE = FakeTable()
+
+
+class FakeClient(object):
+    def __enter__(self):
+        if TABLE.missing:
+            raise ipvs.IpvsError(ipvs.NO_IPVS_MESSAGE)
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def services(self):
+        return [copy.deepcopy(svc) for svc, _servers in TABLE.entries.values()]
+
+    def find_service(self, identity):
+        entry = TABLE.entries.get(model.service_key(identity))
+        return copy.deepcopy(entry[0]) if entry else None
+
+    def servers(self, service):
+        result = []
+        for server in TABLE.entries[model.service_key(service)][1]:
+            server = copy.deepcopy(server)
+            counts = TABLE.active.get(model.server_key(server))
+            if counts:
+                server['active_connections'] = counts.pop(0) if len(counts) > 1 else counts[0]
+            result.append(server)
+        return result
+
+    def apply(self, ops):
+        before = copy.deepcopy(TABLE.entries)
+        for op in ops:
+            if op['op'] == TABLE.fail_on:
+                TABLE.entries = before  # what the real client's rollback achieves
+                raise ipvs.IpvsApplyError('%s failed: refused; rolled back' % op['text'], [], [])
+            service = op.get('service') or op.get('new') or op.get('old')
+            key = model.service_key(service)
+            current, servers = TABLE.entries.get(key, (None, []))
+            current, servers = model.apply_ops(current, servers, [op])
+            if current is None:
+                TABLE.entries.pop(key, None)
+            else:
+                current.setdefault('stats', {})
+                TABLE.entries[key] = (current, servers)
+            TABLE.writes += 1
+        return [op['text'] for op in ops]
+
+
+@pytest.fixture(autouse=True)
+def fake_kernel(monkeypatch):
+    global TABLE
+    TABLE = FakeTable()
+    monkeypatch.setattr(ipvs, 'IpvsClient', FakeClient)
+    monkeypatch.setattr(ipvs_server, 'DRAIN_POLL_SECONDS', 0.01)
+    yield TABLE
+
+
+def run(module, args, check=False, diff=False, capsys=None):
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+WEB = dict(address='10.99.0.1', port=80)
+
+
+def test_service_create_check_mode_diff_and_idempotence(capsys):
+    args = dict(WEB, scheduler='wrr', servers=[dict(address='10.99.1.1', weight=3), dict(address='10.99.1.2')])
+    checked = run(ipvs_service, args, check=True, diff=True, capsys=capsys)
+    assert checked['changed'] and TABLE.writes == 0 and TABLE.entries == {}
+    assert checked['diff']['before'] == ''
+    assert checked['diff']['after'].splitlines()[0] == '-A -t 10.99.0.1:80 -s wrr'
+    done = run(ipvs_service, args, diff=True, capsys=capsys)
+    assert done['changed'] and TABLE.writes == 3
+    assert done['diff'] == checked['diff']
+    assert [s['weight'] for s in done['service']['servers']] == [3, 1]
+    again = run(ipvs_service, args, diff=True, capsys=capsys)
+    assert not again['changed'] and again['actions'] == [] and TABLE.writes == 3
+    assert again['service']['scheduler'] == 'wrr'
+
+
+def test_service_update_is_in_place_and_purge_is_scoped(capsys):
+    TABLE.add(dict(WEB, scheduler='rr'), [dict(address='10.99.1.1'), dict(address='10.99.1.2')])
+    TABLE.add(dict(address='10.99.0.2', port=80), [dict(address='10.99.1.9')])
+    other = TABLE.rules().split('-A -t 10.99.0.2:80')[1]
+    result = run(ipvs_service, dict(WEB, scheduler='wlc', servers=[dict(address='10.99.1.1')], purge_servers=True), capsys=capsys)
+    assert result['actions'] == ['remove unlisted server 10.99.1.2:80', 'update service TCP 10.99.0.1:80 in place: scheduler rr -> wlc']
+    assert TABLE.rules().split('-A -t 10.99.0.2:80')[1] == other
+
+
+def test_service_absent(capsys):
+    TABLE.add(WEB, [dict(address='10.99.1.1')])
+    result = run(ipvs_service, dict(WEB, state='absent'), capsys=capsys)
+    assert result['changed'] and result['service'] is None and TABLE.entries == {}
+    assert not run(ipvs_service, dict(WEB, state='absent'), capsys=capsys)['changed']
+
+
+def test_kernel_refusal_reports_unchanged_and_keeps_table(capsys):
+    TABLE.add(WEB, [dict(address='10.99.1.1')])
+    before = TABLE.rules()
+    TABLE.fail_on = 'set_service'
+    result = run(ipvs_service, dict(WEB, scheduler='rr', servers=[dict(address='10.99.1.1', weight=5)]), capsys=capsys)
+    assert result['failed'] and not result['changed'] and 'rolled back' in result['msg']
+    assert TABLE.rules() == before
+
+
+@pytest.mark.parametrize('module, args, option', [
+    (ipvs_service, dict(WEB, scheduler='rr', sh_port=True), 'sh_port'),
+    (ipvs_service, dict(WEB, servers=[dict(address='10.99.1.1', port=81)]), 'servers[0].port'),
+    (ipvs_service, dict(WEB, state='absent', servers=[]), 'servers'),
+    (ipvs_server, dict(WEB, servers=[dict(address='10.99.1.1')]), 'address'),
+    (ipvs_server, dict(WEB, servers=[]), 'servers'),
+    (ipvs_server, dict(WEB, drain_timeout=3, servers=[dict(address='10.99.1.1')]), 'drain_timeout'),
+    (ipvs_info, dict(family='ipv6'), 'family'),
+])
+def test_bad_input_fails_naming_the_option_without_writing(module, args, option, capsys):
+    if module is not ipvs_server or option != 'address':
+        TABLE.add(WEB)
+    result = run(module, args, capsys=capsys)
+    assert result['failed'] and result['msg'].startswith(option + ':')
+    assert TABLE.writes == 0
+
+
+def test_no_ipvs_in_the_kernel(capsys):
+    TABLE.missing = True
+    result = run(ipvs_info, {}, capsys=capsys)
+    assert result['failed'] and 'the kernel has no IPVS (load ip_vs)' in result['msg']
+
+
+def test_server_present_touches_only_listed_servers(capsys):
+    TABLE.add(WEB, [dict(address='10.99.1.1'), dict(address='10.99.1.2')])
+    result = run(ipvs_server, dict(WEB, servers=[dict(address='10.99.1.3', weight=4)]), capsys=capsys)
+    assert result['actions'] == ['add server 10.99.1.3:80']
+    assert [s['address'] for s in result['service']['servers']] == ['10.99.1.1', '10.99.1.2', '10.99.1.3']
+
+
+def test_drain_waits_for_active_connections_then_removes(capsys):
+    TABLE.add(WEB, [dict(address='10.99.1.1', weight=5), dict(address='10.99.1.2')])
+    TABLE.active[('10.99.1.1', 80)] = [3, 2, 1, 0]
+    result = run(ipvs_server, dict(WEB, state='drained', drain_timeout=10, remove_after_drain=True,
+                                   servers=[dict(address='10.99.1.1')]), capsys=capsys)
+    assert result['changed']
+    assert result['actions'] == ['drain server 10.99.1.1:80: weight 5 -> 0', 'remove drained server 10.99.1.1:80']
+    assert result['drain'][0]['removed'] and result['drain'][0]['active_connections'] == 0
+    assert TABLE.active[('10.99.1.1', 80)] == [0]  # it polled until zero
+    assert [s['address'] for s in result['service']['servers']] == ['10.99.1.2']
+
+
+def test_drain_timeout_fails_keeps_weight_zero_and_removes_nothing(capsys):
+    TABLE.add(WEB, [dict(address='10.99.1.1', weight=5)])
+    TABLE.active[('10.99.1.1', 80)] = [2]
+    result = run(ipvs_server, dict(WEB, state='drained', drain_timeout=1, remove_after_drain=True,
+                                   servers=[dict(address='10.99.1.1')]), capsys=capsys)
+    assert result['failed'] and result['msg'].startswith('drain_timeout:') and '10.99.1.1:80 (2 active)' in result['msg']
+    assert result['changed']  # the weight did go to 0, on purpose
+    (_svc, servers), = TABLE.entries.values()
+    assert [(s['address'], s['weight']) for s in servers] == [('10.99.1.1', 0)]
+
+
+def test_drain_in_check_mode_neither_writes_nor_waits(capsys):
+    TABLE.add(WEB, [dict(address='10.99.1.1', weight=5)])
+    TABLE.active[('10.99.1.1', 80)] = [2]
+    result = run(ipvs_server, dict(WEB, state='drained', drain_timeout=600, remove_after_drain=True,
+                                   servers=[dict(address='10.99.1.1')]), check=True, diff=True, capsys=capsys)
+    assert result['changed'] and TABLE.writes == 0
+    assert result['diff']['after'] == '-A -t 10.99.0.1:80 -s wlc\n'
+
+
+def test_drained_server_that_is_missing_is_not_added(capsys):
+    TABLE.add(WEB)
+    result = run(ipvs_server, dict(WEB, state='drained', servers=[dict(address='10.99.1.1')]), capsys=capsys)
+    assert not result['changed'] and result['drain'] == []
+
+
+def test_info_filters_one_service_and_lists_all(capsys):
+    TABLE.add(WEB, [dict(address='10.99.1.1')])
+    TABLE.add(dict(address=None, port=None, fwmark=5, family='ipv6'))
+    everything = run(ipvs_info, {}, check=True, capsys=capsys)
+    assert [s['fwmark'] or s['address'] for s in everything['services']] == ['10.99.0.1', 5]
+    one = run(ipvs_info, dict(fwmark=5, family='ipv6'), capsys=capsys)
+    assert len(one['services']) == 1 and one['services'][0]['family'] == 'ipv6'
+    none = run(ipvs_info, dict(fwmark=5), capsys=capsys)
+    assert none['services'] == [] and not none['changed']
