@@ -51,6 +51,36 @@ def realserver_plan(services, host):
         raise AnsibleFilterError('bad estate: %s' % exc)
 
 
+def ipvsadm_rules(services):
+    """Expanded services as ipvsadm-restore lines (the table a director restores at boot)."""
+    return _estate.ipvsadm_rules(services)
+
+
+def director_plan(services, ipvs_sysctls=None):
+    """What a director needs for the services it owns: kernel modules, sysctls, VIPs, saved table, records."""
+    return _estate.director_plan(services, ipvs_sysctls)
+
+
+def removed_services(previous_records, plan):
+    """Records of services a director programmed before and must now remove."""
+    return _estate.removed_services(previous_records, plan)
+
+
+def leaving_servers(service, kernel_services):
+    """Real servers the kernel holds for an expanded service that the estate no longer lists."""
+    return _estate.leaving_servers(service, kernel_services)
+
+
+def kernel_servers(ident, kernel_services):
+    """The real servers the kernel holds for one service (named by service_ident or a director record)."""
+    return _estate.kernel_servers(ident, kernel_services)
+
+
+def service_ident(service):
+    """The options that name a service to ipvs_service / ipvs_server."""
+    return _estate.service_ident(service)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -58,4 +88,10 @@ class FilterModule(object):
             'ipvs_service_args': ipvs_service_args,
             'served_by': served_by,
             'realserver_plan': realserver_plan,
+            'ipvsadm_rules': ipvsadm_rules,
+            'director_plan': director_plan,
+            'removed_services': removed_services,
+            'leaving_servers': leaving_servers,
+            'service_ident': service_ident,
+            'kernel_servers': kernel_servers,
         }

@@ -332,3 +332,137 @@ def realserver_plan(expanded, host):
     if gateways:
         plan['nat_gateway'] = list(gateways)[0]
     return plan
+
+
+IPVSADM_PROTOCOL = {'tcp': '-t', 'udp': '-u', 'sctp': '--sctp-service'}
+IPVSADM_FORWARDING = {'dr': '-g', 'nat': '-m', 'tun': '-i'}
+
+
+def _endpoint(address, port):
+    return '[%s]:%s' % (address, port) if ':' in address else '%s:%s' % (address, port)
+
+
+def ipvsadm_rules(expanded):
+    """The services as ipvsadm-restore lines: the saved table a director restores at boot."""
+    lines = []
+    for svc in expanded:
+        if svc['state'] != 'present':
+            continue
+        args = ipvs_service_args(svc)
+        if 'fwmark' in args:
+            ident = '-f %d' % args['fwmark'] + (' -6' if args['family'] == 'ipv6' else '')
+        else:
+            ident = '%s %s' % (IPVSADM_PROTOCOL[args['protocol']], _endpoint(args['address'], args['port']))
+        line = '-A %s -s %s' % (ident, args['scheduler'])
+        if args.get('persistence_timeout'):
+            line += ' -p %d' % args['persistence_timeout']
+            if args.get('persistence_netmask') is not None:
+                line += ' -M %s' % args['persistence_netmask']
+        if args.get('persistence_engine'):
+            line += ' --pe %s' % args['persistence_engine']
+        if args.get('one_packet'):
+            line += ' -o'
+        flags = [name.replace('_', '-') for name in ('sh_fallback', 'sh_port', 'mh_fallback', 'mh_port') if args.get(name)]
+        if flags:
+            line += ' -b %s' % ','.join(flags)
+        lines.append(line)
+        for server in args['servers']:
+            line = '-a %s -r %s %s -w %d' % (ident, _endpoint(server['address'], server['port']),
+                                            IPVSADM_FORWARDING[server['forwarding']], server['weight'])
+            if server.get('upper_threshold'):
+                line += ' -x %d' % server['upper_threshold']
+            if server.get('lower_threshold'):
+                line += ' -y %d' % server['lower_threshold']
+            if server.get('tunnel_type') and server['tunnel_type'] != 'ipip':
+                line += ' --tun-type %s' % server['tunnel_type']
+                if server.get('tunnel_port'):
+                    line += ' --tun-port %d' % server['tunnel_port']
+            lines.append(line)
+    return lines
+
+
+def service_ident(svc):
+    """How a service is named to lvs.cluster.ipvs_service and ipvs_server, and in the director's record."""
+    if 'fwmark' in svc:
+        return {'fwmark': svc['fwmark'], 'family': svc['family']}
+    return {'address': svc['address'], 'port': svc['port'], 'protocol': svc['protocol']}
+
+
+def director_plan(expanded, ipvs_sysctls=None):
+    """What a director needs for the services it owns: modules, sysctls, VIPs, the saved table."""
+    owned = [svc for svc in expanded if svc['owner'] == 'director']
+    present = [svc for svc in owned if svc['state'] == 'present']
+    modules = ['ip_vs']
+    sysctls = {}
+    for svc in present:
+        for module in ['ip_vs_' + svc['scheduler']] + (['ip_vs_pe_' + svc['persistence_engine']] if svc.get('persistence_engine') else []):
+            if module not in modules:
+                modules.append(module)
+        if svc['mode'] == 'tun':
+            tunnel = ['ip6_tunnel' if svc['family'] == 'ipv6' else 'ipip', TUNNEL_MODULES.get(svc.get('tunnel_type', 'ipip'))]
+            modules.extend(m for m in tunnel if m and m not in modules)
+        if svc['mode'] in ('nat', 'snat'):
+            sysctls['net.ipv6.conf.all.forwarding' if svc['family'] == 'ipv6' else 'net.ipv4.ip_forward'] = 1
+        if svc['mode'] == 'snat':
+            sysctls['net.ipv4.vs.conntrack'] = 1
+            modules.extend(m for m in ('nf_conntrack', 'xt_ipvs', 'iptable_nat') if m not in modules)
+    for name, value in sorted((ipvs_sysctls or {}).items()):
+        key = name if name.startswith('net.') else 'net.ipv4.vs.' + name
+        sysctls[key] = value
+    records = []
+    for svc in owned:
+        record = service_ident(svc)
+        record.update({'name': svc['name'], 'drain_timeout': svc['drain_timeout'], 'state': svc['state']})
+        records.append(record)
+    snat = []
+    for svc in present:
+        if svc['mode'] == 'snat':
+            snat.append({'name': svc['name'], 'address': svc['address'], 'port': svc['port'], 'protocol': svc['protocol']})
+    return {
+        'services': [svc['name'] for svc in present],
+        'absent': [svc['name'] for svc in owned if svc['state'] == 'absent'],
+        'kernel_modules': modules,
+        'sysctls': sysctls,
+        'vips': sorted({svc['address'] for svc in present if 'address' in svc}),
+        'records': records,
+        'rules': ipvsadm_rules(present),
+        'snat': snat,
+    }
+
+
+def removed_services(previous_records, plan):
+    """Services a director programmed before that the estate no longer declares (or declares absent)."""
+    current = {_record_key(r) for r in plan['records'] if r['state'] == 'present'}
+    removed, seen = [], set()
+    for record in list(previous_records or []) + [r for r in plan['records'] if r['state'] == 'absent']:
+        key = _record_key(record)
+        if key not in current and key not in seen:
+            seen.add(key)
+            removed.append(record)
+    return removed
+
+
+def _record_key(record):
+    if record.get('fwmark') is not None:
+        return ('fwmark', record.get('family', 'ipv4'), int(record['fwmark']))
+    return (record.get('protocol', 'tcp'), str(record['address']), int(record['port']))
+
+
+def kernel_servers(ident, kernel_services):
+    """The real servers (address, port) the kernel holds for one service, named by service_ident or a record."""
+    key = _record_key(ident)
+    for kernel in kernel_services or []:
+        if kernel.get('fwmark'):
+            kernel_key = ('fwmark', kernel.get('family'), kernel['fwmark'])
+        else:
+            kernel_key = (kernel.get('protocol'), kernel.get('address'), kernel.get('port'))
+        if kernel_key == key:
+            return [{'address': server['address'], 'port': server['port']} for server in kernel.get('servers', [])]
+    return []
+
+
+def leaving_servers(svc, kernel_services):
+    """Real servers the kernel has in this service that the estate no longer lists (to drain first)."""
+    wanted = {(m['address'], m['port']) for m in svc['members'] if m['state'] != 'absent'}
+    return [server for server in kernel_servers(service_ident(svc), kernel_services)
+            if (server['address'], server['port']) not in wanted]

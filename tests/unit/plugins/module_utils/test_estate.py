@@ -157,3 +157,65 @@ def test_realserver_plan_refuses_two_nat_gateways():
     services = [DB, dict(DB, name='other', address='10.0.1.101', realservers='db2', nat_gateway='10.0.1.2')]
     with pytest.raises(_estate.EstateError, match='different gateways'):
         _estate.realserver_plan(expand(services, groups=groups), 'db1')
+
+
+def test_ipvsadm_rules_match_ipvsadm_save_format():
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars['web2']['lvs_overrides'] = {'web': {'state': 'drained'}}
+    services = [dict(WEB, persistence_timeout=300, persistence_netmask=24, sh_port=True, scheduler='sh'), DB,
+                {'name': 'mark', 'fwmark': 7, 'family': 'ipv4', 'realservers': 'empty', 'scheduler': 'wrr'},
+                dict(WEB, name='gone', port=81, state='absent')]
+    assert _estate.ipvsadm_rules(expand(services, hostvars=hostvars)) == [
+        '-A -t 10.0.0.100:80 -s sh -p 300 -M 24 -b sh-port',
+        '-a -t 10.0.0.100:80 -r 10.0.0.11:80 -g -w 1',
+        '-a -t 10.0.0.100:80 -r 10.0.0.12:80 -g -w 0',
+        '-A -t 10.0.1.100:3306 -s wlc -p 300',
+        '-a -t 10.0.1.100:3306 -r 10.0.1.21:3307 -m -w 5',
+        '-A -f 7 -s wrr',
+    ]
+
+
+def test_ipvsadm_rules_ipv6_and_tunnels():
+    hostvars = {'web1': {'lvs_address': 'fd00::11'}, 'web2': {'lvs_address': 'fd00::12'}}
+    services = [dict(WEB, address='fd00::100', mode='tun', tunnel_type='gue', tunnel_port=6080)]
+    rules = _estate.ipvsadm_rules(expand(services, hostvars=hostvars))
+    assert rules[0] == '-A -t [fd00::100]:80 -s rr'
+    assert rules[1] == '-a -t [fd00::100]:80 -r [fd00::11]:80 -i -w 1 --tun-type gue --tun-port 6080'
+
+
+def test_director_plan_modules_sysctls_vips_and_ownership():
+    services = [dict(WEB, scheduler='wrr'), dict(DB, mode='snat'),
+                dict(WEB, name='tun', port=81, mode='tun', tunnel_type='gre', scheduler='sh'),
+                dict(WEB, name='kept', port=82, owner='keepalived'),
+                dict(WEB, name='old', port=83, state='absent', drain_timeout=30)]
+    plan = _estate.director_plan(expand(services), {'expire_nodest_conn': 1})
+    assert plan['services'] == ['web', 'db', 'tun']
+    assert plan['absent'] == ['old']
+    assert plan['kernel_modules'] == ['ip_vs', 'ip_vs_wrr', 'ip_vs_wlc', 'nf_conntrack', 'xt_ipvs', 'iptable_nat',
+                                      'ip_vs_sh', 'ipip', 'ip_gre']
+    assert plan['sysctls'] == {'net.ipv4.ip_forward': 1, 'net.ipv4.vs.conntrack': 1, 'net.ipv4.vs.expire_nodest_conn': 1}
+    assert plan['vips'] == ['10.0.0.100', '10.0.1.100']
+    assert [r['name'] for r in plan['records']] == ['web', 'db', 'tun', 'old']
+    assert plan['snat'] == [{'name': 'db', 'address': '10.0.1.100', 'port': 3306, 'protocol': 'tcp'}]
+    assert not any(':82 ' in line for line in plan['rules'])  # keepalived's service is not the director's
+
+
+def test_removed_services_are_previous_ones_no_longer_declared_plus_absent_ones():
+    plan = _estate.director_plan(expand([WEB, dict(WEB, name='old', port=83, state='absent')]))
+    previous = [{'name': 'web', 'address': '10.0.0.100', 'port': 80, 'protocol': 'tcp'},
+                {'name': 'gone', 'address': '10.0.0.100', 'port': 99, 'protocol': 'tcp'},
+                {'name': 'mark', 'fwmark': 9, 'family': 'ipv4'}]
+    removed = _estate.removed_services(previous, plan)
+    assert [r['name'] for r in removed] == ['gone', 'mark', 'old']
+
+
+def test_leaving_servers_are_kernel_servers_the_estate_no_longer_lists():
+    web, = expand([WEB])
+    kernel = [{'protocol': 'tcp', 'address': '10.0.0.100', 'port': 80, 'fwmark': None,
+               'servers': [{'address': '10.0.0.11', 'port': 80}, {'address': '10.0.0.99', 'port': 80}]},
+              {'protocol': 'udp', 'address': '10.0.0.100', 'port': 80, 'fwmark': None,
+               'servers': [{'address': '10.0.0.98', 'port': 80}]}]
+    assert _estate.leaving_servers(web, kernel) == [{'address': '10.0.0.99', 'port': 80}]
+    assert _estate.kernel_servers({'address': '10.0.0.100', 'port': 80, 'protocol': 'udp'}, kernel) == [
+        {'address': '10.0.0.98', 'port': 80}]
+    assert _estate.leaving_servers(web, []) == []
