@@ -454,3 +454,189 @@ class Netlink(object):
 
     def delete(self, index, iface):
         self.ipr.addr('del', index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+    def link_flags(self, index):
+        """The IFF_* flags of the device."""
+        return list(self.ipr.get_links(index))[0]['flags']
+
+
+# ---------------------------------------------------------------- director_vip (and nat_route)
+# A director binds its virtual IPs to a real device (eth0) where they must answer ARP. Persistence
+# never creates a .network file for such a device (it would take over the device's configuration):
+# drop-ins go to the file networkd already uses for it, and only when that file matches the device
+# alone.
+
+IFF_NOARP = 0x80
+ARPHRD_ETHER = 1
+ETH_P_ARP = 0x0806
+NETWORKD_LINKS_STATE = '/run/systemd/netif/links'
+
+DIRECTOR_MARK = 'Managed by Ansible (lvs.cluster.director_vip)'
+DIRECTOR_DROPIN_PREFIX = 'lvs-director-vip-'
+DIRECTOR_IFUPDOWN_TEMPLATE = 'lvs-cluster-director-vip-%s'
+
+
+def check_real_device(device, module_hint=True, option='device'):
+    """Validate a device name for director_vip/nat_route; the devices of lo_vip are refused."""
+    if not isinstance(device, str) or not device:
+        raise VipError('%s: a device name is required' % option)
+    if (len(device) > 15 or device in ('.', '..') or '/' in device or ':' in device
+            or any(char.isspace() for char in device)):
+        raise VipError('%s: %r is not a valid interface name (at most 15 characters, no "/", ":" or blanks)'
+                       % (option, device))
+    if device in DEVICE_FAMILIES and module_hint:
+        raise VipError('%s: %s is a real server device; bind real-server virtual IPs with lvs.cluster.lo_vip '
+                       '(this module binds them to the director\'s network interface, where they answer ARP)'
+                       % (option, device))
+    return device
+
+
+def normalize_director_addresses(texts, allow_non_host_prefix=False):
+    """Validated, deduplicated interfaces in the order given (both families); raises VipError."""
+    if not texts:
+        raise VipError('addresses: at least one address is required')
+    result = []
+    by_ip = {}
+    for text in texts:
+        iface = normalize_address(text, allow_non_host_prefix)
+        known = by_ip.get(iface.ip)
+        if known is not None:
+            if known.network.prefixlen != iface.network.prefixlen:
+                raise VipError('addresses: %s is given twice with different prefixes (%s and %s)'
+                               % (iface.ip, address_text(known), address_text(iface)))
+            continue
+        by_ip[iface.ip] = iface
+        result.append(iface)
+    return result
+
+
+def sole_name(text, device):
+    """True when [Match] Name= of a .network file lists exactly the device (no pattern, no other name)."""
+    parsed = match_names(text)
+    return parsed is not None and parsed == ([device], False)
+
+
+def networkd_link_file(index, root=''):
+    """NETWORK_FILE= of networkd's state file for the link (the file it applied), or None."""
+    text = read_text('%s/%d' % (NETWORKD_LINKS_STATE, index), root)
+    for raw in (text or '').splitlines():
+        key, _sep, value = raw.partition('=')
+        if key.strip() == 'NETWORK_FILE' and value.strip():
+            return value.strip()
+    return None
+
+
+def networkd_device_file(device, files, applied=None, root=''):
+    """(file name, path, notes) of the .network file networkd uses for a real device.
+
+    applied: the NETWORK_FILE networkd reports for the link (authoritative when networkd runs).
+    Otherwise the first file whose [Match] Name= matches the device, in networkd's order. The file
+    must match the device alone (Name=<device>, nothing else): drop-ins on a file that matches
+    other links too would configure them all. No file is created (VipError instead)."""
+    notes = []
+    if applied:
+        text = read_text(applied, root)
+        if text is None:
+            raise VipError('persistence: %s, the file systemd-networkd applied to %s, cannot be read' % (applied, device))
+        if not sole_name(text, device):
+            raise VipError('persistence: %s, the file systemd-networkd uses for %s, does not match it alone by '
+                           '[Match] Name=%s, so a drop-in on it could configure other links too. Give %s a '
+                           '.network file of its own, or set persistence=none' % (applied, device, device, device))
+        return os.path.basename(applied), applied, notes
+    for name, path in files:
+        text = read_text(path, root)
+        if text is None:
+            continue
+        parsed = match_names(text)
+        if parsed is None:
+            notes.append('%s matches links by other properties than Name= and sorts first; systemd-networkd '
+                         'is not running, so it could not be checked whether that file is the one used for %s'
+                         % (path, device))
+            continue
+        kind = name_match(text, device)
+        if kind is None:
+            continue
+        if not sole_name(text, device):
+            raise VipError('persistence: %s, the first .network file matching %s, matches other links too '
+                           '([Match] Name=%s), so a drop-in on it could configure them as well. Give %s a .network '
+                           'file of its own, or set persistence=none'
+                           % (path, device, ' '.join(('!' if parsed[1] else '') + p for p in parsed[0]), device))
+        return name, path, notes
+    raise VipError('persistence: no .network file names %s in [Match] Name= (looked in %s). This module adds '
+                   'drop-ins to the file the host already uses for the device and does not create one, because a '
+                   'new file would take the configuration of %s over. Create one (for example '
+                   '/etc/systemd/network/10-%s.network with [Match] Name=%s and the device\'s own addresses), or '
+                   'set persistence=ifupdown or none' % (device, ', '.join(NETWORKD_DIRS), device, device, device))
+
+
+def director_dropin_name(iface):
+    """lvs-director-vip-10.97.0.1-32.conf (lo_vip's drop-ins start with lvs-vip-, so neither removes the other's)."""
+    return '%s%s-%d.conf' % (DIRECTOR_DROPIN_PREFIX, str(iface.ip).replace(':', '-'), iface.network.prefixlen)
+
+
+def render_director_dropin(iface):
+    return '# %s\n[Address]\nAddress=%s\n' % (DIRECTOR_MARK, address_text(iface))
+
+
+def ifupdown_safe_name(device):
+    """The device name as run-parts accepts it in a file name (letters, digits, '_' and '-')."""
+    return ''.join(char if char.isalnum() or char in '_-' else '_' for char in device)
+
+
+def director_ifupdown_path(device):
+    return os.path.join(IFUPDOWN_DIR, DIRECTOR_IFUPDOWN_TEMPLATE % ifupdown_safe_name(device))
+
+
+def render_director_ifupdown(device, ifaces):
+    """One `iface <device> inet|inet6 static` stanza per address and no `auto` line: the stanzas
+    are applied when the host's own configuration brings the device up (auto/allow-hotplug)."""
+    if not ifaces:
+        return None
+    lines = ['# %s: virtual IPs on %s, added when ifupdown brings %s up.\n' % (DIRECTOR_MARK, device, device)]
+    for iface in sorted(ifaces, key=sort_key):
+        lines.append('iface %s %s static\n    address %s\n'
+                     % (device, 'inet' if iface.ip.version == 4 else 'inet6', address_text(iface)))
+    return ''.join(lines)
+
+
+def ifupdown_brings_up(device, texts):
+    """True when one of the texts has an auto/allow-auto/allow-hotplug line naming the device."""
+    for text in texts:
+        for raw in (text or '').splitlines():
+            words = raw.split()
+            if words and words[0] in ('auto', 'allow-auto', 'allow-hotplug') and device in words[1:]:
+                return True
+    return False
+
+
+def garp_frames(mac, ip):
+    """Two gratuitous ARP frames announcing ip at mac: a request (who-has ip tell ip, RFC 5227's
+    announcement) and a reply (ip is-at mac), both to the broadcast address, padded to 60 bytes."""
+    import struct
+    ip_bytes = ipaddress.IPv4Address(ip).packed
+    frames = []
+    for opcode, target_mac in ((1, b'\x00' * 6), (2, b'\xff' * 6)):
+        frame = (b'\xff' * 6 + mac + struct.pack('!H', ETH_P_ARP)
+                 + struct.pack('!HHBBH', ARPHRD_ETHER, 0x0800, 6, 4, opcode)
+                 + mac + ip_bytes + target_mac + ip_bytes)
+        frames.append(frame + b'\x00' * (60 - len(frame)))
+    return frames
+
+
+def send_gratuitous_arp(device, ips):
+    """Send garp_frames for each IPv4 address on device over an AF_PACKET socket.
+
+    Returns None, or why nothing was sent (not an Ethernet device); socket errors propagate."""
+    import socket
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))  # pylint: disable=no-member
+    try:
+        sock.bind((device, ETH_P_ARP))
+        hatype, mac = sock.getsockname()[3:5]
+        if hatype != ARPHRD_ETHER or len(mac) != 6:
+            return '%s is not an Ethernet device (hardware type %d)' % (device, hatype)
+        for ip in ips:
+            for frame in garp_frames(mac, ip):
+                sock.send(frame)
+        return None
+    finally:
+        sock.close()
