@@ -62,14 +62,14 @@ options:
         C(/etc/network/interfaces) and C(ifup) exist, else fails asking for an explicit choice.
       - V(networkd) writes one drop-in per address,
         C(/etc/systemd/network/<file>.network.d/lvs-director-vip-<address>-<prefix>.conf), with an C([Address])
-        section. C(<file>) is the C(.network) file systemd-networkd uses for the device: the one networkd reports
+        section. C(<file>) is the C(.network) file systemd-networkd uses for the device, that is the one networkd reports
         in C(/run/systemd/netif/links/<ifindex>) when it runs, otherwise the first file (in networkd's order) whose
         C([Match] Name=) matches the device. That file must match the device alone (C(Name=<device>)); a file that
         matches other links too (C(Name=eth*), C(Name=eth0 eth1)) is an error, because the drop-ins would add the
-        addresses to those links as well. When no C(.network) file names the device the task fails: the module
-        never creates one, because a new file would take the configuration of the device over.
+        addresses to those links as well. When no C(.network) file names the device the task fails, because the module
+        never creates one (a new file would take the configuration of the device over).
       - V(ifupdown) writes C(/etc/network/interfaces.d/lvs-cluster-director-vip-<device>) with one
-        C(iface <device> inet|inet6 static) stanza per address and no C(auto) line: the stanzas are applied when
+        C(iface <device> inet|inet6 static) stanza per address and no C(auto) line, so the stanzas are applied when
         the host's own configuration brings the device up (a warning is given when no C(auto) or C(allow-hotplug)
         line names it).
       - V(none) changes only the running system.

@@ -15,7 +15,7 @@ version_added: 0.1.0
 description:
   - In LVS-NAT the director rewrites the destination of client packets to a real server, and must see the replies to
     rewrite their source back. This module gives the real server a route to the clients via the director's inside
-    address (O(gateway)): by default the default route, or routes to the client prefixes in O(destinations).
+    address (O(gateway)), by default the default route, or routes to the client prefixes in O(destinations).
   - Sets the routes now over netlink (pyroute2; C(ip) is not run), replacing a route of the main table to the same
     destination with the same metric, as C(ip route replace) does, and makes them persistent (systemd-networkd
     C([Route]) drop-ins, or ifupdown C(up) lines, see O(persistence)).
@@ -68,7 +68,7 @@ options:
         C(/etc/systemd/network/<file>.network.d/lvs-nat-route-<destination>-m<metric>.conf) (destination C(default4),
         C(default6) or C(<address>-<prefix>) with C(:) as C(-)), with a C([Route]) section (C(Destination=),
         C(Gateway=), and C(Metric=) when O(metric) is given). C(<file>) is the C(.network) file networkd uses for the
-        device, found and checked as M(lvs.cluster.director_vip) does: it must match the device alone, and the task
+        device, found and checked as M(lvs.cluster.director_vip) does. It must match the device alone, and the task
         fails when no C(.network) file names the device (the module never creates one). A drop-in for the same
         destination and metric on another device's file is removed.
       - V(ifupdown) writes C(/etc/network/interfaces.d/lvs-cluster-nat-route-<device>) with an
