@@ -87,12 +87,12 @@ options:
     default: true
   gratuitous_arp:
     description:
-      - Send gratuitous ARP for each IPv4 virtual IP the call adds to the device: one ARP request (who-has VIP tell
+      - Send gratuitous ARP for each IPv4 virtual IP the call adds to the device, that is one ARP request (who-has VIP tell
         VIP, the RFC 5227 announcement) and one ARP reply (VIP is-at MAC), both broadcast, from an C(AF_PACKET) socket.
       - Only for an Ethernet-type device that is up and does not have C(NOARP); otherwise a warning says why
         nothing was sent. A failure to send is a warning too, never a failed task.
       - Neighbours update an existing entry for the address; whether they create a new one depends on their
-        C(arp_accept) setting. IPv6 virtual IPs are not announced: the kernel runs duplicate address detection for
+        C(arp_accept) setting. IPv6 virtual IPs are not announced; the kernel runs duplicate address detection for
         them, and neighbours re-resolve a stale entry by neighbour unreachability detection.
       - Nothing is sent in check mode, nor for addresses that were already bound.
     type: bool
