@@ -402,11 +402,18 @@ class IpvsClient(object):
                 for reply in replies if reply.get_attr('IPVS_CMD_ATTR_SERVICE') is not None]
 
     def find_service(self, identity):
-        """The kernel's service with this identity, or None (a dump, so a missing one is no error)."""
-        wanted = model.service_key(identity)
-        for service in self.services():
-            if model.service_key(service) == wanted and service['family'] == identity['family']:
-                return service
+        """The kernel's service with this identity, or None; one GET, so a big table costs nothing extra."""
+        try:
+            replies = self._request(CMD_GET_SERVICE, [('IPVS_CMD_ATTR_SERVICE', {'attrs': service_key_attrs(identity)})], False,
+                                    'reading service %s' % model.describe_service(identity))
+        except IpvsError as error:
+            if error.code == errno.ESRCH:
+                return None
+            raise
+        for reply in replies:
+            found = reply.get_attr('IPVS_CMD_ATTR_SERVICE')
+            if found is not None:
+                return decode_service(found)
         return None
 
     def servers(self, service):

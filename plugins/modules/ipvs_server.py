@@ -156,11 +156,13 @@ service:
 drain:
   description:
     - With I(state=drained), per listed server that existed, the outcome of draining.
-    - C(active_connections) is the last count read; C(drained) whether it reached zero; C(removed) whether it was removed.
+    - C(initial_active_connections) is the first count read after the weight went to 0, C(active_connections) the last one
+      (both C(null) when nothing waited); C(drained) whether it reached zero; C(removed) whether it was removed;
+      C(waited_seconds) how long the module polled.
   returned: when state is drained
   type: list
   elements: dict
-  sample: [{address: 10.0.0.12, port: 8080, active_connections: 0, drained: true, removed: true, waited_seconds: 12.5}]
+  sample: [{address: 10.0.0.12, port: 8080, initial_active_connections: 3, active_connections: 0, drained: true, removed: true, waited_seconds: 12.5}]
 diff:
   description: With C(--diff), the service's C(ipvsadm -Sn) lines before and after.
   returned: when diff mode is on
@@ -206,14 +208,20 @@ def validate(params):
 
 
 def wait_for_drain(client, service, keys, timeout):
-    """Poll the service's servers until none of keys has active connections, or timeout; return (counts, waited)."""
+    """Poll the service's servers until none of keys has active connections, or timeout.
+
+    Returns (counts at the first poll, counts at the last poll, seconds waited).
+    """
     started = time.time()
+    first = None
     while True:
         current = dict((model.server_key(server), server) for server in client.servers(service))
         counts = dict((key, current[key]['active_connections']) for key in keys if key in current)
+        if first is None:
+            first = counts
         waited = time.time() - started
         if not any(counts.values()) or waited >= timeout:
-            return counts, round(waited, 1)
+            return first, counts, round(waited, 1)
         time.sleep(min(DRAIN_POLL_SECONDS, max(timeout - waited, 0.01)))
 
 
@@ -281,18 +289,19 @@ def drain(module, client, service, keys, params, result):
     remove = params['remove_after_drain']
     if module.check_mode or not keys:
         # Check mode does not wait: it reports the removal a real run would make once the servers are idle.
-        outcome = [dict(address=key[0], port=key[1], active_connections=None, drained=None, removed=remove, waited_seconds=0)
-                   for key in keys]
+        outcome = [dict(address=key[0], port=key[1], initial_active_connections=None, active_connections=None, drained=None,
+                        removed=remove, waited_seconds=0) for key in keys]
         if remove:
             result['actions'].extend('remove drained server %s once idle' % model.format_endpoint(service['family'], *key) for key in keys)
         return outcome, None
-    counts, waited = wait_for_drain(client, service, keys, timeout) if (timeout or remove) else ({}, 0)
+    first, counts, waited = wait_for_drain(client, service, keys, timeout) if (timeout or remove) else ({}, {}, 0)
     outcome = []
     busy = []
     for key in keys:
         active = counts.get(key)
         idle = active == 0 if (timeout or remove) else None
-        outcome.append(dict(address=key[0], port=key[1], active_connections=active, drained=idle, removed=False, waited_seconds=waited))
+        outcome.append(dict(address=key[0], port=key[1], initial_active_connections=first.get(key), active_connections=active,
+                            drained=idle, removed=False, waited_seconds=waited))
         if active:
             busy.append('%s (%d active)' % (model.format_endpoint(service['family'], *key), active))
     if busy:

@@ -211,3 +211,26 @@ def test_missing_family_says_load_ip_vs(monkeypatch):
     with pytest.raises(ipvs.IpvsError) as caught:
         ipvs.IpvsClient().open()
     assert 'the kernel has no IPVS (load ip_vs)' in str(caught.value)
+
+
+def test_find_service_is_one_get_and_missing_is_none():
+    class Client(ipvs.IpvsClient):
+        def __init__(self, replies=None, code=None):
+            super(Client, self).__init__()
+            self.replies, self.code, self.sent = replies, code, []
+
+        def _request(self, cmd, attrs, dump, what):
+            self.sent.append((cmd, dump, attrs))
+            if self.code:
+                raise ipvs.IpvsError('x', self.code)
+            return self.replies
+
+    svc = service(address=None, port=None, fwmark=9, family='ipv6', scheduler='rr')
+    missing = Client(code=errno.ESRCH)
+    assert missing.find_service(svc) is None
+    assert missing.sent == [(ipvs.CMD_GET_SERVICE, False, [('IPVS_CMD_ATTR_SERVICE', {'attrs': ipvs.service_key_attrs(svc)})])]
+    reply = parse(wire(ipvs.CMD_NEW_SERVICE, [('IPVS_CMD_ATTR_SERVICE', {'attrs': ipvs.service_full_attrs(svc)})]))
+    found = Client(replies=[reply]).find_service(svc)
+    assert (found['fwmark'], found['family'], found['scheduler']) == (9, 'ipv6', 'rr')
+    with pytest.raises(ipvs.IpvsError):
+        Client(code=errno.EPERM).find_service(svc)
