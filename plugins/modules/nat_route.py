@@ -74,8 +74,8 @@ options:
       - V(ifupdown) writes C(/etc/network/interfaces.d/lvs-cluster-nat-route-<device>) with an
         C(iface <device> inet|inet6 manual) stanza holding C(up ip route replace ...) and C(down ip route del ...)
         lines, run when the host's own configuration brings the device up.
-      - V(none) changes only the running system (networkd removes foreign routes when it starts, so such a route does
-        not survive a restart of systemd-networkd either).
+      - V(none) changes only the running system. On a device systemd-networkd manages, such a route goes when networkd
+        starts or reconfigures the device (it removes routes it did not configure).
       - With O(state=absent) the module removes the routes from the files of both kinds it finds, unless V(none).
     type: str
     choices: [auto, networkd, ifupdown, none]
@@ -177,7 +177,9 @@ destinations:
   elements: str
   sample: ["default"]
 routes:
-  description: The main table's routes to the destinations after the call (predicted in check mode), as C(ip route) shows them.
+  description:
+    - The main table's routes to the destinations after the call (predicted in check mode), as C(ip route) shows them.
+    - C(networkctl reconfigure) (O(restore)) works in the background, so a route it puts back may show up a moment later.
   returned: always
   type: list
   elements: str
