@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Helpers for the lo_vip module: virtual IP normalisation and validation, systemd-networkd and
 ifupdown persistence files (rendering, parsing, which .network file networkd uses for a
-device), and the netlink calls (one pyroute2 IPRoute session).
+device), and the netlink calls (one pyroute2 IPRoute session). The director_vip section at the
+end serves director_vip (and nat_route, through _route): real devices, the host's own .network
+file of a device, director drop-ins and ifupdown stanzas, gratuitous ARP.
 
 Private to this collection: its interface may change without notice.
 Everything above the Netlink class is pure; readers take a root prefix for unit tests.
