@@ -17,7 +17,8 @@ from ansible.module_utils.basic import missing_required_lib
 # The oldest release measured to work. The IPVS modules use only GenericNetlinkSocket, genlmsg/nla and
 # their own IPVS message classes (not pyroute2's IPVS layer, which even 0.9.7 gets wrong), and pass their
 # encode/decode tests and a real-kernel create/update/drain/remove run with 0.7.2 (Debian 12's
-# python3-pyroute2 version), 0.8.1 and 0.9.7.
+# python3-pyroute2 version), 0.8.1 and 0.9.7. lo_vip, director_vip and nat_route (IPRoute only) pass their
+# in-namespace module tests with 0.7.2 and 0.9.7.
 MINIMUM_VERSION = (0, 7, 2)
 MINIMUM_VERSION_TEXT = '.'.join(str(part) for part in MINIMUM_VERSION)
 

@@ -120,7 +120,7 @@ notes:
   - With O(state=present) the module warns when an address is also bound to another device.
   - NetworkManager is not supported for persistence; use O(persistence=none) and configure it separately.
 requirements:
-  - pyroute2 >= 0.9.1 on the target
+  - pyroute2 >= 0.7.2 on the target
   - Linux, run as root (CAP_NET_ADMIN, CAP_NET_RAW for gratuitous ARP)
 seealso:
   - module: lvs.cluster.lo_vip

@@ -112,7 +112,7 @@ notes:
     server that answers ARP for a virtual IP takes it away from the director.
   - NetworkManager is not supported for persistence; use O(persistence=none) and configure it separately.
 requirements:
-  - pyroute2 >= 0.9.1 on the target
+  - pyroute2 >= 0.7.2 on the target
   - Linux, run as root (CAP_NET_ADMIN)
 seealso:
   - module: lvs.cluster.arp_sysctl
