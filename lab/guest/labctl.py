@@ -163,7 +163,10 @@ def make_netns(name, spec, index):
         outer = 'lv%di%d' % (index, number)
         if link_exists(outer):
             run(['ip', 'link', 'del', outer])
-        run(['ip', 'link', 'add', outer, 'type', 'veth', 'peer', 'name', ifname, 'netns', ns])
+        # A fixed MAC per host and interface: a rebooted host keeps its NIC's address, as hardware does,
+        # so neighbours' ARP caches stay right.
+        mac = '02:1a:%02x:%02x:%02x:%02x' % ((index >> 8) & 0xff, index & 0xff, number, 0x01)
+        run(['ip', 'link', 'add', outer, 'type', 'veth', 'peer', 'name', ifname, 'address', mac, 'netns', ns])
         run(['ip', 'link', 'set', outer, 'master', bridge, 'up'])
 
 
