@@ -77,7 +77,7 @@ class Step:
 
 
 def run(args, check=True, **kwargs):
-    proc = subprocess.run(args, **kwargs)
+    proc = subprocess.run(args, check=False, **kwargs)
     if check and proc.returncode != 0:
         raise LabError('%s failed with exit code %d' % (' '.join(str(a) for a in args[:3]), proc.returncode))
     return proc
@@ -141,7 +141,7 @@ def cmd_image(args):
                      '--skip=cleanup/apt/lists',
                      '--setup-hook=cp -a %s/rootfs/. "$1"/' % IMAGE_INPUTS,
                      '--customize-hook=%s/customize.sh "$1"' % IMAGE_INPUTS,
-                     SUITE, tree] + MIRRORS, stdout=log, stderr=subprocess.STDOUT, env=env)
+                     SUITE, tree] + MIRRORS, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
             if proc.returncode != 0:
                 raise LabError('mmdebstrap failed; the last lines of %s:\n%s' % (log_path, tail(log_path, 25)))
         with Step('making the disk image'):
@@ -223,8 +223,8 @@ def write_ssh_config(port):
     common = ['  User root', '  IdentityFile %s' % KEY, '  IdentitiesOnly yes', '  StrictHostKeyChecking no',
               '  UserKnownHostsFile /dev/null', '  LogLevel ERROR', '  BatchMode yes', '  ServerAliveInterval 5']
     lines = ['# Written by lab; ssh -F %s HOST reaches a lab host through the guest.' % SSH_CONFIG,
-             'Host %s' % GUEST_ALIAS, '  HostName 127.0.0.1', '  Port %d' % port] + common + [
-             '  ControlMaster auto', '  ControlPath %s/cm-%%C' % HOME, '  ControlPersist 15m', '']
+             'Host %s' % GUEST_ALIAS, '  HostName 127.0.0.1', '  Port %d' % port]
+    lines += common + ['  ControlMaster auto', '  ControlPath %s/cm-%%C' % HOME, '  ControlPersist 15m', '']
     hosts = load_hosts()
     for name in sorted(hosts.get('hosts', {})):
         address = hosts['hosts'][name].get('mgmt_address')
@@ -237,7 +237,7 @@ def write_ssh_config(port):
 
 
 def ssh_guest(command, input_text=None, check=True, capture=True):
-    proc = subprocess.run(['ssh', '-F', SSH_CONFIG, GUEST_ALIAS, command], input=input_text,
+    proc = subprocess.run(['ssh', '-F', SSH_CONFIG, GUEST_ALIAS, command], input=input_text, check=False,
                           stdout=subprocess.PIPE if capture else None, stderr=None, universal_newlines=True)
     if check and proc.returncode != 0:
         raise LabError('in the guest, `%s` failed (exit %d); console log: %s'
@@ -257,7 +257,7 @@ def labctl(command, doc):
 
 
 def guest_reachable():
-    return subprocess.run(['ssh', '-F', SSH_CONFIG, '-o', 'ConnectTimeout=3', GUEST_ALIAS, 'true'],
+    return subprocess.run(['ssh', '-F', SSH_CONFIG, '-o', 'ConnectTimeout=3', GUEST_ALIAS, 'true'], check=False,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
@@ -490,7 +490,7 @@ def cmd_exec(args):
     require_guest()
     target = GUEST_ALIAS if args.host == 'guest' else args.host
     command = args.command[1:] if args.command[:1] == ['--'] else args.command
-    proc = subprocess.run(['ssh', '-F', SSH_CONFIG, target] + command)
+    proc = subprocess.run(['ssh', '-F', SSH_CONFIG, target] + command, check=False)
     sys.exit(proc.returncode)
 
 
@@ -523,7 +523,7 @@ def cmd_console(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='lab', description=__doc__.split('\n\n')[0],
+    parser = argparse.ArgumentParser(prog='lab', description=__doc__.split('\n\n', maxsplit=1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog='State lives in %s (LVS_LAB_HOME overrides it).' % HOME)
     sub = parser.add_subparsers(dest='command', required=True)

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """labctl: the guest-side half of the lab. Runs as root inside the QEMU guest.
 
 The controller's `lab` command copies this file into the guest and calls it over ssh with a
@@ -42,7 +41,7 @@ def log(msg):
 
 
 def run(args, check=True, capture=False, quiet_fail=False):
-    proc = subprocess.run(args, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+    proc = subprocess.run(args, check=False, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
                           stderr=subprocess.PIPE, universal_newlines=True)
     if check and proc.returncode != 0:
         if quiet_fail:

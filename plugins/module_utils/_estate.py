@@ -367,8 +367,8 @@ def ipvsadm_rules(expanded):
             line += ' -b %s' % ','.join(flags)
         lines.append(line)
         for server in args['servers']:
-            line = '-a %s -r %s %s -w %d' % (ident, _endpoint(server['address'], server['port']),
-                                            IPVSADM_FORWARDING[server['forwarding']], server['weight'])
+            endpoint = _endpoint(server['address'], server['port'])
+            line = '-a %s -r %s %s -w %d' % (ident, endpoint, IPVSADM_FORWARDING[server['forwarding']], server['weight'])
             if server.get('upper_threshold'):
                 line += ' -x %d' % server['upper_threshold']
             if server.get('lower_threshold'):
