@@ -18,6 +18,7 @@ __metaclass__ = type
 import fnmatch
 import ipaddress
 import os
+import tempfile
 
 # Devices a virtual IP may be bound to, and the address family each can carry.
 # lo: LVS-DR (both families); tunl0/ip6tnl0: the fallback devices of the ipip and ip6_tunnel
@@ -642,3 +643,19 @@ def send_gratuitous_arp(device, ips):
         return None
     finally:
         sock.close()
+
+
+def write_file_atomic(module, path, content):
+    """Write a persistence file: a temporary file beside it, then module.atomic_move (mode 0644)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix='.ansible-', suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

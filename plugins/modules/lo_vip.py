@@ -189,28 +189,12 @@ changed_files:
 
 import glob
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.lvs.cluster.plugins.module_utils._pyroute2 import require_pyroute2
 from ansible_collections.lvs.cluster.plugins.module_utils import _vip as vip
-
-
-def write_file_atomic(module, path, content):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix='.ansible-', suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def plan_networkd_present(module, device, wanted):
@@ -366,7 +350,7 @@ def main():
                     if directory.endswith('.network.d') and not os.listdir(directory):
                         os.rmdir(directory)
                 else:
-                    write_file_atomic(module, path, new)
+                    vip.write_file_atomic(module, path, new)
             try:
                 if bring_up:
                     netlink.set_up(index)
