@@ -25,7 +25,7 @@ stage() {  # stage NAME COMMAND...: run one suite, keep its log, record the verd
 }
 
 ./scripts/setup.sh || { echo "setup failed"; exit 1; }
-mkdir -p "$logs"
+rm -rf "$logs" && mkdir -p "$logs"
 
 if (($# == 0)); then
   scenarios=()
@@ -48,6 +48,16 @@ stage lab-down lab down
 
 printf '\n==== %d suites in %d s\n' $((${#passed[@]} + ${#failed[@]})) $((SECONDS - start))
 ((${#failed[@]})) && printf 'failed: %s\n' "${failed[*]}"
-# The plain closing line CI reads.
-printf 'suites: %d passed, %d failed\n' "${#passed[@]}" "${#failed[@]}"
+# The plain closing line CI reads. Each unit test counts as one test, and so does each other suite
+# (a lint, the sanity run, a molecule scenario); the unit suite's own verdict is its tests'.
+unit_passed=0 unit_failed=0
+if [[ -f $logs/unit.log ]] && summary=$(grep -E '^[0-9]+ (passed|failed)' "$logs/unit.log" | tail -1); then
+  [[ $summary =~ ([0-9]+)\ passed ]] && unit_passed=${BASH_REMATCH[1]}
+  [[ $summary =~ ([0-9]+)\ failed ]] && unit_failed=${BASH_REMATCH[1]}
+fi
+others_passed=0 others_failed=0
+for name in "${passed[@]}"; do [[ $name == unit ]] || ((others_passed += 1)); done
+for name in "${failed[@]}"; do [[ $name == unit ]] || ((others_failed += 1)); done
+if [[ " ${failed[*]} " == *" unit "* ]] && ((unit_failed == 0)); then unit_failed=1; fi
+printf 'tests: %d passed, %d failed\n' $((unit_passed + others_passed)) $((unit_failed + others_failed))
 ((${#failed[@]} == 0))
