@@ -163,13 +163,25 @@ def cmd_image(args):
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
-    # Keep only the newest image: each is about 1.3 GB.
-    for other in os.listdir(IMAGES):
-        path = os.path.join(IMAGES, other)
-        if other != digest and os.path.isdir(path) and not running_image() == other:
-            shutil.rmtree(path, ignore_errors=True)
+    prune_images(keep=digest)
     say('image %s ready in %s' % (digest, target))
     return target
+
+
+def prune_images(keep):
+    """Remove images (about 1.3 GB each) and abandoned builds that nothing used for a day.
+
+    Not at once: another lab home may share this images folder (a second lab for parallel work),
+    with its own key and so its own image, booted or building right now. `lab up` touches the image
+    it boots, so an image in use is never a day old.
+    """
+    now = time.time()
+    for other in os.listdir(IMAGES):
+        path = os.path.join(IMAGES, other)
+        if other == keep or other == running_image() or not os.path.isdir(path):
+            continue
+        if now - os.stat(path).st_mtime > 24 * 3600:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def tail(path, lines):
@@ -264,6 +276,7 @@ def guest_reachable():
 def cmd_up(args):
     image_dir = cmd_image(argparse.Namespace(force=False))
     digest = os.path.basename(image_dir)
+    os.utime(image_dir)  # in use: prune_images keeps it
     pid = guest_pid()
     if pid:
         if read_guest('image') == digest and guest_reachable():
