@@ -46,6 +46,17 @@ SERVICE_DEFAULTS = {
 MEMBER_OVERRIDES = ('weight', 'port', 'upper_threshold', 'lower_threshold', 'state')
 MEMBER_STATES = ('present', 'drained', 'absent')
 
+# health_check: how every role that balances a service (keepalived, haproxy, nginx) checks its real
+# servers. One description, each role maps it to its own checker.
+HEALTH_CHECK_KEYS = ('type', 'port', 'path', 'status', 'digest', 'host', 'script', 'user', 'interval', 'timeout',
+                     'retries', 'retry_delay')
+HEALTH_CHECK_TYPES = ('tcp', 'http', 'https', 'script', 'none')
+HEALTH_CHECK_DEFAULTS = {'interval': 6, 'timeout': 3, 'retries': 1, 'retry_delay': 1}
+# keepalived: settings of the service's virtual_server that only keepalived has.
+KEEPALIVED_KEYS = ('group', 'delay_loop', 'quorum', 'hysteresis', 'quorum_up', 'quorum_down', 'sorry_server',
+                   'sorry_server_inhibit', 'inhibit_on_failure', 'alpha', 'omega', 'warmup', 'ha_suspend',
+                   'virtualhost', 'extra')
+
 
 class EstateError(ValueError):
     """A bad estate: the message names the variable and the reason."""
@@ -135,7 +146,124 @@ def normalize_service(service, index=0):
         _address(svc['nat_gateway'], where, 'nat_gateway')
     if svc['mode'] == 'snat' and svc['family'] != 'ipv4':
         raise EstateError('%s: mode snat is implemented for IPv4 services only' % where)
+    svc['health_check'] = _health_check(svc, where)
+    svc['keepalived'] = _keepalived_settings(svc, where)
+    if svc['owner'] == 'keepalived' and svc['mode'] == 'snat':
+        raise EstateError('%s: mode snat needs the director role\'s source NAT; keepalived cannot own it '
+                          '(use mode nat with the real servers routing back through a VIP, or owner director)' % where)
     return svc
+
+
+def _bool(value, where, key):
+    if not isinstance(value, bool):
+        raise EstateError('%s.%s must be true or false, not %r' % (where, key, value))
+    return value
+
+
+def _text(value, where, key):
+    if not isinstance(value, str) or not value.strip() or '\n' in value:
+        raise EstateError('%s.%s must be a non-empty one-line string, not %r' % (where, key, value))
+    return value
+
+
+def _health_check(svc, where):
+    """The service's health check, complete: what every balancing role maps to its own checker."""
+    given = svc.get('health_check')
+    where = where + '.health_check'
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise EstateError('%s must be a mapping, not %s' % (where, type(given).__name__))
+    unknown = sorted(set(given) - set(HEALTH_CHECK_KEYS))
+    if unknown:
+        raise EstateError('%s has unknown key(s) %s; known keys: %s' % (where, ', '.join(unknown), ', '.join(HEALTH_CHECK_KEYS)))
+    check = dict(HEALTH_CHECK_DEFAULTS)
+    # A TCP service is checked by connecting to it unless told otherwise; UDP and SCTP have no default check.
+    check['type'] = 'tcp' if svc.get('protocol', 'tcp') == 'tcp' and 'fwmark' not in svc else 'none'
+    check.update({key: value for key, value in given.items() if value is not None})
+    if check['type'] not in HEALTH_CHECK_TYPES:
+        raise EstateError('%s.type is %r; it must be one of %s' % (where, check['type'], ', '.join(HEALTH_CHECK_TYPES)))
+    check['interval'] = _int(check['interval'], where, 'interval', 1, 86400)
+    check['timeout'] = _int(check['timeout'], where, 'timeout', 1, 3600)
+    check['retries'] = _int(check['retries'], where, 'retries', 0, 100)
+    check['retry_delay'] = _int(check['retry_delay'], where, 'retry_delay', 0, 3600)
+    if 'port' in check:
+        check['port'] = _int(check['port'], where, 'port', 1, 65535)
+    kind = check['type']
+    if kind in ('tcp', 'http', 'https') and svc.get('protocol', 'tcp') != 'tcp' and 'fwmark' not in svc:
+        raise EstateError('%s.type is %s but the service is %s: use type script (or none)' % (where, kind, svc['protocol']))
+    for key in ('path', 'status', 'digest', 'host'):
+        if key in check and kind not in ('http', 'https'):
+            raise EstateError('%s.%s is only for type http or https' % (where, key))
+    if kind in ('http', 'https'):
+        check['path'] = _text(check.get('path', '/'), where, 'path')
+        if not check['path'].startswith('/'):
+            raise EstateError('%s.path must start with "/", not %r' % (where, check['path']))
+        if 'digest' in check:
+            if not isinstance(check['digest'], str) or not re.match(r'^[0-9a-f]{32}$', check['digest']):
+                raise EstateError('%s.digest must be the MD5 of the page as 32 lower-case hex digits '
+                                  '(genhash prints it), not %r' % (where, check['digest']))
+        if 'status' in check or 'digest' not in check:
+            status = check.get('status', [200])
+            status = status if isinstance(status, list) else [status]
+            check['status'] = [_int(code, where, 'status', 100, 599) for code in status]
+            if not check['status']:
+                raise EstateError('%s.status must list at least one HTTP status code' % where)
+        if 'host' in check:
+            _text(check['host'], where, 'host')
+    if kind == 'script':
+        if 'script' not in check:
+            raise EstateError('%s.script is required for type script: the command that checks one real server '
+                              '({address} and {port} are replaced by the real server\'s)' % where)
+        _text(check['script'], where, 'script')
+    elif 'script' in check or 'user' in check:
+        raise EstateError('%s.script and user are only for type script' % where)
+    if 'user' in check:
+        _text(check['user'], where, 'user')
+    return check
+
+
+def _keepalived_settings(svc, where):
+    """Settings of the service's keepalived virtual_server, checked."""
+    given = svc.get('keepalived')
+    where = where + '.keepalived'
+    if given is None:
+        return {}
+    if not isinstance(given, dict):
+        raise EstateError('%s must be a mapping, not %s' % (where, type(given).__name__))
+    unknown = sorted(set(given) - set(KEEPALIVED_KEYS))
+    if unknown:
+        raise EstateError('%s has unknown key(s) %s; known keys: %s' % (where, ', '.join(unknown), ', '.join(KEEPALIVED_KEYS)))
+    result = {key: value for key, value in given.items() if value is not None}
+    if 'group' in result and (not isinstance(result['group'], str) or not NAME_RE.match(result['group'])):
+        raise EstateError('%s.group must be a name like a service\'s ([a-z0-9][a-z0-9_-]*), not %r' % (where, result['group']))
+    for key, low, high in (('delay_loop', 1, 86400), ('quorum', 1, 2147483647), ('hysteresis', 0, 2147483647),
+                           ('warmup', 0, 86400)):
+        if key in result:
+            result[key] = _int(result[key], where, key, low, high)
+    for key in ('sorry_server_inhibit', 'inhibit_on_failure', 'alpha', 'omega', 'ha_suspend'):
+        if key in result:
+            _bool(result[key], where, key)
+    for key in ('quorum_up', 'quorum_down', 'virtualhost'):
+        if key in result:
+            _text(result[key], where, key)
+    if 'sorry_server' in result:
+        sorry = result['sorry_server']
+        if not isinstance(sorry, dict) or 'address' not in sorry or set(sorry) - {'address', 'port'}:
+            raise EstateError('%s.sorry_server must be a mapping with address (and port), not %r' % (where, sorry))
+        address = _address(sorry['address'], where, 'sorry_server.address')
+        if 'fwmark' not in svc and (address.version == 6) != (svc['family'] == 'ipv6'):
+            raise EstateError('%s.sorry_server.address %s is not of the family of the service' % (where, address))
+        default_port = svc.get('realserver_port', svc.get('port'))
+        port = sorry.get('port', default_port)
+        result['sorry_server'] = {'address': str(address),
+                                  'port': _int(port, where, 'sorry_server.port', 0, 65535) if port is not None else 0}
+    if 'extra' in result:
+        extra = result['extra']
+        if not isinstance(extra, list) or not all(isinstance(line, str) and '\n' not in line for line in extra):
+            raise EstateError('%s.extra must be a list of one-line strings (lines copied into the virtual_server block)'
+                              % where)
+    return result
 
 
 def normalize_services(services):
@@ -389,12 +517,19 @@ def service_ident(svc):
 
 
 def director_plan(expanded, ipvs_sysctls=None):
-    """What a director needs for the services it owns: modules, sysctls, VIPs, the saved table."""
+    """What a director needs: modules and sysctls for every service it runs (whoever programs IPVS for it),
+    and VIPs, the saved table and records for the services it owns.
+
+    Services keepalived owns run in the same kernel (keepalived programs them), so their schedulers, tunnel
+    modules and forwarding sysctls are the director's too; their idents are listed in ``foreign`` so that
+    a service handed over to keepalived is never removed by the director (see removed_services).
+    """
     owned = [svc for svc in expanded if svc['owner'] == 'director']
     present = [svc for svc in owned if svc['state'] == 'present']
+    running = [svc for svc in expanded if svc['state'] == 'present']
     modules = ['ip_vs']
     sysctls = {}
-    for svc in present:
+    for svc in running:
         for module in ['ip_vs_' + svc['scheduler']] + (['ip_vs_pe_' + svc['persistence_engine']] if svc.get('persistence_engine') else []):
             if module not in modules:
                 modules.append(module)
@@ -427,12 +562,15 @@ def director_plan(expanded, ipvs_sysctls=None):
         'records': records,
         'rules': ipvsadm_rules(present),
         'snat': snat,
+        'foreign': [service_ident(svc) for svc in running if svc['owner'] != 'director'],
     }
 
 
 def removed_services(previous_records, plan):
     """Services a director programmed before that the estate no longer declares (or declares absent)."""
     current = {_record_key(r) for r in plan['records'] if r['state'] == 'present'}
+    # A service another owner (keepalived) now programs is not the director's to remove.
+    current.update(_record_key(ident) for ident in plan.get('foreign', []))
     removed, seen = [], set()
     for record in list(previous_records or []) + [r for r in plan['records'] if r['state'] == 'absent']:
         key = _record_key(record)
@@ -466,3 +604,213 @@ def leaving_servers(svc, kernel_services):
     wanted = {(m['address'], m['port']) for m in svc['members'] if m['state'] != 'absent'}
     return [server for server in kernel_servers(service_ident(svc), kernel_services)
             if (server['address'], server['port']) not in wanted]
+
+
+KEEPALIVED_METHOD = {'dr': 'DR', 'nat': 'NAT', 'tun': 'TUN'}
+KEEPALIVED_CHECKER = {'tcp': 'TCP_CHECK', 'http': 'HTTP_GET', 'https': 'SSL_GET', 'script': 'MISC_CHECK'}
+# What must be the same for services that keepalived serves as one virtual_server group.
+GROUP_SHARED = ('mode', 'scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
+                'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'realservers', 'family', 'health_check',
+                'tunnel_type', 'tunnel_port')
+
+
+def _quote(text):
+    """A keepalived string argument: quoted when it has blanks, with its quotes escaped."""
+    text = str(text)
+    if re.search(r'[\s"#!]', text):
+        return '"%s"' % text.replace('\\', '\\\\').replace('"', '\\"')
+    return text
+
+
+def _endpoint_words(address, port):
+    return '%s %s' % (address, port) if port else address
+
+
+def _netmask(value, family):
+    """persistence_netmask as keepalived's persistence_granularity: a dotted mask for IPv4, a prefix for IPv6."""
+    if family == 'ipv6' or not str(value).isdigit():
+        return str(value)
+    return str(ipaddress.ip_network('0.0.0.0/%s' % value).netmask)
+
+
+def _checker(svc, member):
+    """The checker block of one real server, from the service's health_check; None for type none."""
+    check = svc['health_check']
+    kind = check['type']
+    if kind == 'none':
+        return None
+    where = 'lvs_virtual_services[%s].health_check' % svc['name']
+    port = check.get('port') or member['port']
+    if kind != 'script' and not port:
+        raise EstateError('%s.port is required: the real servers of %s have no port of their own (a firewall-mark '
+                          'service), so the checker must be told where to connect' % (where, svc['name']))
+    options = []
+    urls = []
+    if kind == 'script':
+        command = check['script'].replace('{address}', member['address']).replace('{port}', str(member['port']))
+        command = command.replace('{host}', member['host'])
+        options.append(['misc_path', _quote(command)])
+        options.append(['misc_timeout', check['timeout']])
+        if 'user' in check:
+            options.append(['user', check['user']])
+    else:
+        if check.get('port') and check['port'] != member['port']:
+            options.append(['connect_port', check['port']])
+        elif not member['port']:
+            options.append(['connect_port', port])
+        options.append(['connect_timeout', check['timeout']])
+    options.append(['retry', check['retries']])
+    options.append(['delay_before_retry', check['retry_delay']])
+    if kind in ('http', 'https'):
+        url = [['path', _quote(check['path'])]]
+        if 'digest' in check:
+            url.append(['digest', check['digest']])
+        if check.get('status'):
+            url.append(['status_code', ' '.join(str(code) for code in check['status'])])
+        if 'host' in check:
+            url.append(['virtualhost', _quote(check['host'])])
+        urls.append(url)
+    return {'type': KEEPALIVED_CHECKER[kind], 'options': options, 'urls': urls}
+
+
+def _virtual_server_options(svc):
+    """The options of one virtual_server block, in keepalived's own words and in a stable order."""
+    settings = svc['keepalived']
+    options = [['delay_loop', settings.get('delay_loop', svc['health_check']['interval'])],
+               ['lvs_sched', svc['scheduler']]]
+    method = KEEPALIVED_METHOD[svc['mode']]
+    if svc['mode'] == 'tun' and svc.get('tunnel_type') and svc['tunnel_type'] != 'ipip':
+        method += ' type %s' % svc['tunnel_type']
+        if svc['tunnel_type'] == 'gue':
+            method += ' port %s' % svc.get('tunnel_port', 6080)
+    options.append(['lvs_method', method])
+    if 'protocol' in svc:
+        options.append(['protocol', svc['protocol'].upper()])
+    elif svc['family'] == 'ipv6':
+        options.append(['ip_family', 'inet6'])
+    if svc.get('persistence_timeout'):
+        options.append(['persistence_timeout', svc['persistence_timeout']])
+        if svc.get('persistence_netmask') is not None:
+            options.append(['persistence_granularity', _netmask(svc['persistence_netmask'], svc['family'])])
+    if svc.get('persistence_engine'):
+        options.append(['persistence_engine', svc['persistence_engine']])
+    for key, word in (('one_packet', 'ops'), ('sh_fallback', 'sh-fallback'), ('sh_port', 'sh-port'),
+                      ('mh_fallback', 'mh-fallback'), ('mh_port', 'mh-port')):
+        if svc.get(key):
+            options.append([word, None])
+    for key in ('quorum', 'hysteresis', 'warmup'):
+        if key in settings:
+            options.append([key, settings[key]])
+    for key in ('quorum_up', 'quorum_down', 'virtualhost'):
+        if key in settings:
+            options.append([key, _quote(settings[key])])
+    for key in ('alpha', 'omega', 'ha_suspend', 'inhibit_on_failure', 'sorry_server_inhibit'):
+        if settings.get(key):
+            options.append([key, None])
+    if 'sorry_server' in settings:
+        options.append(['sorry_server', _endpoint_words(settings['sorry_server']['address'], settings['sorry_server']['port'])])
+    for line in settings.get('extra', []):
+        options.append([line, None])
+    return options
+
+
+def _real_servers(svc):
+    servers = []
+    total = 0
+    for member in svc['members']:
+        if member['state'] == 'absent':
+            continue
+        weight = 0 if member['state'] == 'drained' else member['weight']
+        total += weight
+        options = [['weight', weight]]
+        if 'upper_threshold' in member:
+            options.append(['uthreshold', member['upper_threshold']])
+        if 'lower_threshold' in member:
+            options.append(['lthreshold', member['lower_threshold']])
+        # keepalived ignores (and its config test refuses) a port on a firewall-mark service's real server.
+        port = 0 if 'fwmark' in svc else member['port']
+        servers.append({'host': member['host'], 'endpoint': _endpoint_words(member['address'], port),
+                        'options': options, 'checker': _checker(svc, member)})
+    where = 'lvs_virtual_services[%s]' % svc['name']
+    if not servers:
+        raise EstateError('%s is owned by keepalived but has no real server (group %s is empty or every member is '
+                          'absent); keepalived refuses a virtual_server without real servers: set the service\'s state '
+                          'to absent' % (where, svc['realservers']))
+    quorum = svc['keepalived'].get('quorum', 1)
+    if total < quorum:
+        raise EstateError('%s: the weights of its real servers add up to %d, less than its quorum %d (every one drained or '
+                          'of weight 0?); keepalived refuses such a virtual_server: keep one real server in service, or '
+                          'set the service\'s state to absent' % (where, total, quorum))
+    return servers
+
+
+def keepalived_virtual_servers(expanded):
+    """keepalived's virtual_server and virtual_server_group blocks for the services keepalived owns.
+
+    Returns ``{'groups': [{name, entries}], 'virtual_servers': [{name, services, endpoint, options, real_servers}]}``
+    where options are ``[word, value]`` pairs (value None for a bare flag) in keepalived's own words.
+    """
+    owned = [svc for svc in expanded if svc['owner'] == 'keepalived' and svc['state'] == 'present']
+    groups, order = {}, []
+    for svc in owned:
+        name = svc['keepalived'].get('group')
+        if name is None:
+            order.append(('service', svc))
+            continue
+        if name not in groups:
+            groups[name] = []
+            order.append(('group', name))
+        first = groups[name][0] if groups[name] else None
+        if first is not None:
+            for key in GROUP_SHARED:
+                if first.get(key) != svc.get(key):
+                    raise EstateError('lvs_virtual_services[%s] and [%s] are in keepalived group %s but differ in %s; the '
+                                      'services of one virtual_server_group share one virtual_server'
+                                      % (first['name'], svc['name'], name, key))
+            if ('protocol' in first) != ('protocol' in svc) or first.get('protocol') != svc.get('protocol'):
+                raise EstateError('lvs_virtual_services[%s] and [%s] are in keepalived group %s but differ in protocol'
+                                  % (first['name'], svc['name'], name))
+            if [(m['address'], m['port']) for m in first['members']] != [(m['address'], m['port']) for m in svc['members']]:
+                raise EstateError('lvs_virtual_services[%s] and [%s] are in keepalived group %s but their real servers '
+                                  'listen on different ports' % (first['name'], svc['name'], name))
+            if dict(first['keepalived'], group=None) != dict(svc['keepalived'], group=None):
+                raise EstateError('lvs_virtual_services[%s] and [%s] are in keepalived group %s but differ in their '
+                                  'keepalived settings' % (first['name'], svc['name'], name))
+        groups[name].append(svc)
+    result = {'groups': [], 'virtual_servers': []}
+    for kind, item in order:
+        if kind == 'service':
+            svc = item
+            endpoint = 'fwmark %d' % svc['fwmark'] if 'fwmark' in svc else _endpoint_words(svc['address'], svc['port'])
+            names = [svc['name']]
+        else:
+            members = groups[item]
+            svc = members[0]
+            entries = []
+            for one in members:
+                if 'fwmark' in one:
+                    entries.append('fwmark %d' % one['fwmark'])
+                else:
+                    entries.append(_endpoint_words(one['address'], one['port']))
+            result['groups'].append({'name': item, 'entries': entries})
+            endpoint = 'group %s' % item
+            names = [one['name'] for one in members]
+        result['virtual_servers'].append({'name': svc['name'], 'services': names, 'endpoint': endpoint,
+                                          'options': _virtual_server_options(svc), 'real_servers': _real_servers(svc)})
+    return result
+
+
+def keepalived_vips(expanded, names):
+    """The VIPs of the named services (a VRRP instance's ``services``), in order, each once."""
+    by_name = {svc['name']: svc for svc in expanded}
+    vips = []
+    for name in names or []:
+        if name not in by_name:
+            raise EstateError('keepalived: a VRRP instance lists service %r, which is not in lvs_virtual_services' % name)
+        svc = by_name[name]
+        if 'address' not in svc:
+            raise EstateError('keepalived: a VRRP instance lists service %r, a firewall-mark service: it has no VIP of '
+                              'its own; list its addresses in the instance\'s vips' % name)
+        if svc['state'] == 'present' and svc['address'] not in vips:
+            vips.append(svc['address'])
+    return vips

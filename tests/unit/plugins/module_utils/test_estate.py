@@ -191,8 +191,9 @@ def test_director_plan_modules_sysctls_vips_and_ownership():
     plan = _estate.director_plan(expand(services), {'expire_nodest_conn': 1})
     assert plan['services'] == ['web', 'db', 'tun']
     assert plan['absent'] == ['old']
+    # keepalived's service runs in the same kernel: its scheduler (rr) is loaded too
     assert plan['kernel_modules'] == ['ip_vs', 'ip_vs_wrr', 'ip_vs_wlc', 'nf_conntrack', 'xt_ipvs', 'iptable_nat',
-                                      'ip_vs_sh', 'ipip', 'ip_gre']
+                                      'ip_vs_sh', 'ipip', 'ip_gre', 'ip_vs_rr']
     assert plan['sysctls'] == {'net.ipv4.ip_forward': 1, 'net.ipv4.vs.conntrack': 1, 'net.ipv4.vs.expire_nodest_conn': 1}
     assert plan['vips'] == ['10.0.0.100', '10.0.1.100']
     assert [r['name'] for r in plan['records']] == ['web', 'db', 'tun', 'old']
