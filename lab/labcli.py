@@ -456,8 +456,12 @@ def power(action, args):
 
 def inventory_doc():
     doc = load_hosts()
+    # Ansible's ssh multiplexing sockets are named by address, port and user: every lab hands out the same
+    # 172.31.255.x addresses, so labs on one controller (LVS_LAB_HOME) need sockets of their own, or a run
+    # reuses another lab's connection and changes that lab's host.
     common = {'ansible_user': 'root', 'ansible_ssh_private_key_file': KEY,
-              'ansible_ssh_common_args': '-F %s' % SSH_CONFIG, 'ansible_python_interpreter': '/usr/bin/python3'}
+              'ansible_ssh_common_args': '-F %s' % SSH_CONFIG, 'ansible_python_interpreter': '/usr/bin/python3',
+              'ansible_control_path_dir': os.path.join(HOME, 'cp')}
     inventory = {'all': {'vars': {}, 'hosts': {}, 'children': {}}}
     for name, host in sorted(doc['hosts'].items()):
         hostvars = dict(common)
