@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: ipvs_service
-short_description: Manage an IPVS virtual service and, optionally, all its real servers
+short_description: Manage IPVS virtual services and, optionally, all their real servers
 version_added: 0.1.0
 description:
   - Creates, updates in place or removes one IP Virtual Server (LVS) service in the kernel of the target,
@@ -18,6 +18,8 @@ description:
   - A changed scheduler, persistence or flag is updated in place (C(IPVS_CMD_SET_SERVICE)), so connections,
     real servers and counters survive; a service is never deleted and re-added.
   - With I(servers) it converges the complete real-server list of the service in the same call and netlink session.
+  - With I(services) it converges a list of services (a director's whole table) in one call, one netlink session and
+    one batch of changes (one module run instead of one per service).
   - Talks generic netlink to the kernel directly (one session per call); it never runs ipvsadm.
   - Every option is validated before anything changes. If the kernel still refuses a step (for example a scheduler
     module that cannot be loaded), the steps this call already made are rolled back before the module fails.
@@ -102,6 +104,18 @@ options:
       - Scoped to this one service; no other service is ever touched. Needs I(servers).
     type: bool
     default: false
+  services:
+    description:
+      - Several services converged in one call, each entry a dict of the options above that describe one service
+        (I(protocol), I(address), I(port), I(fwmark), I(family), I(state), I(scheduler), the persistence options,
+        the flags, I(servers) and I(purge_servers)), with the same defaults.
+      - When given, those options may not also be given beside it.
+      - Every entry is validated, and listing one service twice is refused, before anything changes. All the changes
+        are applied as one batch; if the kernel refuses one, the whole batch is rolled back.
+      - Services that the list does not name are never touched (this is not a purge of the table).
+      - Error messages name the entry, for example C(services[3].servers[0].port).
+    type: list
+    elements: dict
 notes:
   - Real servers of a fwmark service have no port of their own unless I(forwarding=nat); their port defaults to C(0).
   - The kernel sees only its own network namespace; run the module where the director's IPVS table lives.
@@ -172,6 +186,24 @@ EXAMPLES = r'''
     address: 192.0.2.10
     port: 80
     state: absent
+
+- name: A director's whole table in one call (one module run, one netlink session)
+  lvs.cluster.ipvs_service:
+    services:
+      - address: 192.0.2.10
+        port: 80
+        scheduler: rr
+        servers: [{address: 10.0.0.11}, {address: 10.0.0.12}]
+        purge_servers: true
+      - address: 192.0.2.10
+        port: 443
+        scheduler: sh
+        persistence_timeout: 300
+        servers: [{address: 10.0.0.11}, {address: 10.0.0.12}]
+        purge_servers: true
+      - address: 192.0.2.99
+        port: 80
+        state: absent
 '''
 
 RETURN = r'''
@@ -188,11 +220,12 @@ actions:
 service:
   description:
     - The service as it is after the call (in check mode, as it would be), with its real servers.
+    - Returned when the call names one service (not with I(services)).
     - C(null) when the service does not exist (after I(state=absent)).
     - Settings use the option names of this module; C(flags) is the raw flag word, C(other_flags) the scheduler flags
       that no option of this scheduler names. Counters (C(stats), C(rates)) come from the kernel's read-back and are
       absent in check mode for things not yet created.
-  returned: always
+  returned: without I(services)
   type: dict
   sample:
     family: ipv4
@@ -227,8 +260,17 @@ service:
         active_connections: 3
         inactive_connections: 12
         persistent_connections: 0
+services:
+  description:
+    - With I(services), each listed service as it is after the call, in the order of the list; each entry is like
+      I(service) (C(null) for a service that does not exist after I(state=absent)).
+  returned: with I(services)
+  type: list
+  elements: dict
+  sample:
+    - {family: ipv4, protocol: tcp, address: 192.0.2.10, port: 80, scheduler: rr, servers: []}
 diff:
-  description: With C(--diff), the service's C(ipvsadm -Sn) lines before and after.
+  description: With C(--diff), the C(ipvsadm -Sn) lines of the service (or the listed services) before and after.
   returned: when diff mode is on
   type: dict
   sample:
@@ -237,12 +279,19 @@ diff:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_model as model
 from ansible_collections.lvs.cluster.plugins.module_utils._pyroute2 import require_pyroute2
 
 
-def argument_spec():
+# The options that describe one service: top-level for one service, or each entry of services.
+SERVICE_OPTIONS = ('protocol', 'address', 'port', 'fwmark', 'family', 'state', 'scheduler', 'persistence_timeout',
+                   'persistence_netmask', 'persistence_engine', 'one_packet', 'sh_fallback', 'sh_port', 'mh_fallback',
+                   'mh_port', 'servers', 'purge_servers')
+
+
+def service_spec():
     spec = model.service_identity_spec()
     spec.update(
         state=dict(type='str', choices=list(model.STATES), default='present'),
@@ -261,21 +310,71 @@ def argument_spec():
     return spec
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=model.SERVICE_IDENTITY_MUTUALLY_EXCLUSIVE,
-        required_one_of=[('address', 'fwmark')],
-        required_if=[('purge_servers', True, ['servers'])],
-        supports_check_mode=True,
-    )
-    params = module.params
-    state = params['state']
+def argument_spec():
+    spec = service_spec()
+    # Entries are validated against service_spec() by desired_list(), so that their options are documented
+    # once (as the top-level ones) and every error names its entry.
+    spec['services'] = dict(type='list', elements='dict')
+    return spec
+
+
+def entry_params(entry, option):
+    """One services entry checked, typed and completed with defaults like top-level options."""
+    validated = ArgumentSpecValidator(service_spec()).validate(entry)
+    if validated.error_messages:
+        raise model.IpvsOptionError(option, '; '.join(validated.error_messages))
+    return validated.validated_parameters
+
+
+def desired_from_params(params, option=None):
+    """Validate one service's options; return (desired service, desired servers, state, purge).
+
+    option is the name of the list entry (services[3]) that the options come from, prefixed to every error.
+    """
     try:
+        if params['address'] is None and params['fwmark'] is None:
+            raise model.IpvsOptionError('address', 'one of address (with port) or fwmark is required to identify the service')
+        if params['purge_servers'] and params['servers'] is None:
+            raise model.IpvsOptionError('purge_servers', 'needs servers: it removes the real servers that servers does not list')
         desired = model.service_from_params(params)
-        if state == 'absent' and params['servers'] is not None:
+        if params['state'] == 'absent' and params['servers'] is not None:
             raise model.IpvsOptionError('servers', 'cannot be given with state absent: removing a service removes all its real servers')
         desired_servers = model.servers_from_params(params['servers'], desired)
+    except model.IpvsOptionError as error:
+        if option is None:
+            raise
+        raise model.IpvsOptionError('%s.%s' % (option, error.option), error.reason)
+    return desired, desired_servers, params['state'], params['purge_servers']
+
+
+def desired_list(params):
+    """Every service this call converges, validated and checked for duplicates before anything changes."""
+    if params['services'] is None:
+        return [desired_from_params(params)]
+    given = [name for name in SERVICE_OPTIONS if params[name] not in (None, False, [])
+             and not (name == 'state' and params[name] == 'present')
+             and not (name == 'scheduler' and params[name] == model.DEFAULT_SCHEDULER)]
+    if given:
+        raise model.IpvsOptionError('services', 'describes every service of this call; give %s inside its entries, '
+                                    'not beside services' % ', '.join(given))
+    result, seen = [], {}
+    for index, entry in enumerate(params['services']):
+        option = 'services[%d]' % index
+        item = desired_from_params(entry_params(entry, option), option)
+        key = model.service_key(item[0])
+        if key in seen:
+            raise model.IpvsOptionError('services[%d]' % index, 'names the same service as services[%d] (%s)'
+                                        % (seen[key], model.describe_service(item[0])))
+        seen[key] = index
+        result.append(item)
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    try:
+        wanted = desired_list(params)
     except model.IpvsOptionError as error:
         module.fail_json(msg=str(error), option=error.option)
 
@@ -283,27 +382,43 @@ def main():
     from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs
 
     result = dict(changed=False, actions=[])
+    befores, afters = [], []
     try:
         with _ipvs.IpvsClient() as client:
-            actual = client.find_service(desired)
-            actual_servers = client.servers(actual) if actual is not None else []
-            ops = model.plan_service(desired, actual, state, desired_servers, actual_servers, params['purge_servers'])
-            result['actions'] = [op['text'] for op in ops]
-            result['changed'] = bool(ops)
-            if ops and not module.check_mode:
-                client.apply(ops)
-                after = client.find_service(desired)
-                after_servers = client.servers(after) if after is not None else []
-            else:
-                after, after_servers = model.apply_ops(actual, actual_servers, ops)
+            # Plan every service first, then apply all the operations as one batch: a refusal rolls back
+            # the whole call, so a list of services is never left half-applied.
+            plans, all_ops = [], []
+            for desired, desired_servers, state, purge in wanted:
+                actual = client.find_service(desired)
+                actual_servers = client.servers(actual) if actual is not None else []
+                ops = model.plan_service(desired, actual, state, desired_servers, actual_servers, purge)
+                plans.append((desired, actual, actual_servers, ops))
+                all_ops.extend(ops)
+            result['actions'] = [op['text'] for op in all_ops]
+            result['changed'] = bool(all_ops)
+            if all_ops and not module.check_mode:
+                client.apply(all_ops)
+            for desired, actual, actual_servers, ops in plans:
+                if ops and not module.check_mode:
+                    after = client.find_service(desired)
+                    after_servers = client.servers(after) if after is not None else []
+                else:
+                    after, after_servers = model.apply_ops(actual, actual_servers, ops)
+                befores.append((actual, actual_servers))
+                afters.append((after, after_servers))
     except _ipvs.IpvsError as error:
         # A failed write was rolled back: unchanged, unless the rollback itself failed.
         result['changed'] = bool(getattr(error, 'rollback_failures', None))
         module.fail_json(msg=str(error), **result)
 
-    result['service'] = model.public_service(after, after_servers)
+    public = [model.public_service(after, after_servers) for after, after_servers in afters]
+    if params['services'] is None:
+        result['service'] = public[0]
+    else:
+        result['services'] = public
     if module._diff:
-        result['diff'] = dict(before=model.render_rules(actual, actual_servers), after=model.render_rules(after, after_servers))
+        result['diff'] = dict(before=''.join(model.render_rules(*pair) for pair in befores),
+                              after=''.join(model.render_rules(*pair) for pair in afters))
     module.exit_json(**result)
 
 

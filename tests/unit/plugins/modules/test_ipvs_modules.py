@@ -231,3 +231,60 @@ def test_info_filters_one_service_and_lists_all(capsys):
     assert len(one['services']) == 1 and one['services'][0]['family'] == 'ipv6'
     none = run(ipvs_info, dict(fwmark=5), capsys=capsys)
     assert none['services'] == [] and not none['changed']
+
+
+# ------------------------------------------------------------------ ipvs_service with a list of services
+
+TABLE_ARGS = dict(services=[
+    dict(WEB, scheduler='rr', servers=[dict(address='10.99.1.1'), dict(address='10.99.1.2', weight=3)], purge_servers=True),
+    dict(address='10.99.0.2', port=443, scheduler='sh', persistence_timeout=300, servers=[dict(address='10.99.1.1')]),
+    dict(fwmark=7, scheduler='wrr', servers=[dict(address='10.99.1.3')]),
+])
+
+
+def test_services_list_converges_in_one_batch_with_check_diff_and_idempotence(capsys):
+    checked = run(ipvs_service, TABLE_ARGS, check=True, diff=True, capsys=capsys)
+    assert checked['changed'] and TABLE.writes == 0 and TABLE.entries == {}
+    assert 'service' not in checked and len(checked['services']) == 3
+    done = run(ipvs_service, TABLE_ARGS, diff=True, capsys=capsys)
+    assert done['diff'] == checked['diff'] and done['actions'] == checked['actions']
+    assert TABLE.writes == 3 + 4  # three services, four real servers
+    assert TABLE.rules() == done['diff']['after']
+    assert [svc['scheduler'] for svc in done['services']] == ['rr', 'sh', 'wrr']
+    assert done['services'][1]['persistence_timeout'] == 300
+    again = run(ipvs_service, TABLE_ARGS, capsys=capsys)
+    assert not again['changed'] and again['actions'] == [] and TABLE.writes == 7
+
+
+def test_services_list_changes_only_what_differs_and_never_touches_unlisted_services(capsys):
+    run(ipvs_service, TABLE_ARGS, capsys=capsys)
+    TABLE.add(dict(address='10.99.0.9', port=25), [dict(address='10.99.1.9')])
+    changed = copy.deepcopy(TABLE_ARGS)
+    changed['services'][0]['servers'][1]['weight'] = 5
+    changed['services'].append(dict(address='10.99.0.2', port=443, state='absent'))
+    del changed['services'][1]
+    result = run(ipvs_service, changed, capsys=capsys)
+    assert result['actions'] == ['update server 10.99.1.2:80: weight 3 -> 5', 'remove service TCP 10.99.0.2:443 with its 1 server(s)']
+    assert result['services'][-1] is None
+    assert '-A -t 10.99.0.9:25' in TABLE.rules()
+
+
+def test_services_list_refusal_rolls_back_every_service(capsys):
+    TABLE.fail_on = 'add_server'
+    result = run(ipvs_service, TABLE_ARGS, capsys=capsys)
+    assert result['failed'] and not result['changed'] and TABLE.entries == {}
+
+
+@pytest.mark.parametrize('args, option', [
+    (dict(services=[dict(WEB), dict(WEB, scheduler='rr')]), 'services[1]: names the same service as services[0]'),
+    (dict(services=[dict(WEB), dict(address='10.99.0.2', port=80, servers=[dict(address='10.99.1.1', port=81)])]),
+     'services[1].servers[0].port:'),
+    (dict(services=[dict(WEB, sched='rr')]), 'services[0]:'),
+    (dict(services=[dict(port=80)]), 'services[0].'),
+    (dict(services=[dict(WEB, purge_servers=True)]), 'services[0].purge_servers:'),
+    (dict(WEB, services=[dict(WEB)]), 'services: describes every service'),
+])
+def test_services_list_bad_input_names_the_entry_and_writes_nothing(args, option, capsys):
+    result = run(ipvs_service, args, capsys=capsys)
+    assert result['failed'] and result['msg'].startswith(option)
+    assert TABLE.writes == 0 and TABLE.entries == {}
