@@ -44,6 +44,7 @@ IMAGE_FORMAT = '1'
 IMAGE_SIZE = '6G'
 GUEST_MEMORY_MB = int(os.environ.get('LVS_LAB_MEMORY_MB', '4096'))
 GUEST_CPUS = int(os.environ.get('LVS_LAB_CPUS', '2'))
+GUEST_CPU_MODEL = os.environ.get('LVS_LAB_CPU_MODEL', 'max')
 BOOT_TIMEOUT = 300
 GUEST_ALIAS = 'lab-guest'
 MGMT_WILDCARD = '172.31.255.*'
@@ -294,7 +295,7 @@ def cmd_up(args):
     port = free_port()
     with Step('booting the guest (QEMU, software emulation, %d MiB, ssh on 127.0.0.1:%d)' % (GUEST_MEMORY_MB, port)):
         run(['qemu-system-x86_64', '-name', 'lvs-cluster-lab', '-accel', 'tcg,thread=multi', '-smp', str(GUEST_CPUS),
-             '-cpu', 'max', '-m', str(GUEST_MEMORY_MB), '-display', 'none', '-no-reboot',
+             '-cpu', GUEST_CPU_MODEL, '-m', str(GUEST_MEMORY_MB), '-display', 'none', '-no-reboot',
              '-kernel', os.path.join(image_dir, 'vmlinuz'), '-initrd', os.path.join(image_dir, 'initrd.img'),
              '-append', 'console=ttyS0 root=/dev/vda rw quiet panic=-1',
              '-drive', 'file=%s,if=virtio,format=qcow2,cache=unsafe' % overlay,
