@@ -659,3 +659,37 @@ def write_file_atomic(module, path, content):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# ----------------------------------------------------------------------------- shared by lo_vip, director_vip, nat_route
+
+def state_diffs(header, before, after, file_changes):
+    """The diff list of a call: the kernel state (lines of text) before and after, then each persistence file."""
+    diffs = [dict(before_header=header, after_header=header,
+                  before=''.join('%s\n' % line for line in before), after=''.join('%s\n' % line for line in after))]
+    for path, old, new in file_changes:
+        diffs.append(dict(before_header=path, after_header=path, before=old or '', after=new or ''))
+    return diffs
+
+
+def apply_file_changes(module, file_changes):
+    """Write or remove persistence files ((path, old, new), new None = remove); an emptied drop-in folder goes too."""
+    for path, _old, new in file_changes:
+        if new is None:
+            os.unlink(path)
+            directory = os.path.dirname(path)
+            if directory.endswith('.network.d') and not os.listdir(directory):
+                os.rmdir(directory)
+        else:
+            write_file_atomic(module, path, new)
+
+
+def reload_networkd(module, file_changes, enabled=True):
+    """networkctl reload when a file under /etc/systemd/network changed and networkd runs; returns networkctl's path."""
+    networkctl = module.get_bin_path('networkctl') if os.path.exists('/run/systemd/netif/state') else None
+    if (networkctl and enabled and not module.check_mode
+            and any(path.startswith(NETWORKD_ETC + '/') for path, _old, _new in file_changes)):
+        rc, out, err = module.run_command([networkctl, 'reload'])
+        if rc != 0:
+            module.warn('networkctl reload failed (rc=%d): %s' % (rc, (err or out).strip()))
+    return networkctl

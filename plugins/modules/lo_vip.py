@@ -335,22 +335,11 @@ def main():
             persistence_files=holding,
         )
         if module._diff:
-            diffs = [dict(before_header='%s addresses' % device, after_header='%s addresses' % device,
-                          before=''.join('%s\n' % vip.address_text(i) for i in current),
-                          after=''.join('%s\n' % vip.address_text(i) for i in predicted))]
-            for path, old, new in file_changes:
-                diffs.append(dict(before_header=path, after_header=path, before=old or '', after=new or ''))
-            result['diff'] = diffs
+            result['diff'] = vip.state_diffs('%s addresses' % device, [vip.address_text(i) for i in current],
+                                             [vip.address_text(i) for i in predicted], file_changes)
 
         if changed and not module.check_mode:
-            for path, old, new in file_changes:
-                if new is None:
-                    os.unlink(path)
-                    directory = os.path.dirname(path)
-                    if directory.endswith('.network.d') and not os.listdir(directory):
-                        os.rmdir(directory)
-                else:
-                    vip.write_file_atomic(module, path, new)
+            vip.apply_file_changes(module, file_changes)
             try:
                 if bring_up:
                     netlink.set_up(index)
@@ -365,14 +354,7 @@ def main():
     finally:
         netlink.close()
 
-    if (file_changes and not module.check_mode and params['reload_networkd']
-            and any(path.startswith(vip.NETWORKD_ETC + '/') for path, _old, _new in file_changes)
-            and os.path.exists('/run/systemd/netif/state')):
-        networkctl = module.get_bin_path('networkctl')
-        if networkctl:
-            rc, out, err = module.run_command([networkctl, 'reload'])
-            if rc != 0:
-                module.warn('networkctl reload failed (rc=%d): %s' % (rc, (err or out).strip()))
+    vip.reload_networkd(module, file_changes, params['reload_networkd'])
 
     module.exit_json(**result)
 

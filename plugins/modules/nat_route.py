@@ -470,12 +470,8 @@ def main():
             persistence_files=holding,
         )
         if module._diff:
-            diffs = [dict(before_header='routes', after_header='routes',
-                          before=''.join('%s\n' % rt.route_text(r) for r in current),
-                          after=''.join('%s\n' % rt.route_text(r) for r in predicted))]
-            for path, old, new in file_changes:
-                diffs.append(dict(before_header=path, after_header=path, before=old or '', after=new or ''))
-            result['diff'] = diffs
+            result['diff'] = vip.state_diffs('routes', [rt.route_text(r) for r in current],
+                                             [rt.route_text(r) for r in predicted], file_changes)
 
         if changed and not module.check_mode:
             try:
@@ -485,20 +481,8 @@ def main():
                     netlink.replace_route(route, index)
             except Exception as exc:  # pylint: disable=broad-except  # NetlinkError and socket errors alike
                 module.fail_json(msg='netlink route call failed: %s' % to_native(exc), **result)
-            for path, old, new in file_changes:
-                if new is None:
-                    os.unlink(path)
-                    directory = os.path.dirname(path)
-                    if directory.endswith('.network.d') and not os.listdir(directory):
-                        os.rmdir(directory)
-                else:
-                    vip.write_file_atomic(module, path, new)
-            networkctl = module.get_bin_path('networkctl') if os.path.exists('/run/systemd/netif/state') else None
-            if (networkctl and params['reload_networkd']
-                    and any(path.startswith(vip.NETWORKD_ETC + '/') for path, _old, _new in file_changes)):
-                rc, out, err = module.run_command([networkctl, 'reload'])
-                if rc != 0:
-                    module.warn('networkctl reload failed (rc=%d): %s' % (rc, (err or out).strip()))
+            vip.apply_file_changes(module, file_changes)
+            networkctl = vip.reload_networkd(module, file_changes, params['reload_networkd'])
             for link_name, _why in restore_links:
                 rc, out, err = module.run_command([networkctl or 'networkctl', 'reconfigure', link_name])
                 if rc != 0:
