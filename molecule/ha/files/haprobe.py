@@ -21,8 +21,8 @@ import time
 
 
 def traffic(url, log, seconds):
-    host, _, rest = url.partition('//')[2].partition('/')
-    address, _, port = host.partition(':')
+    host, _sep, rest = url.partition('//')[2].partition('/')
+    address, _sep, port = host.partition(':')
     port = int(port or 80)
     request = ('GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n' % (rest, address)).encode()
     deadline = time.time() + float(seconds)
@@ -39,7 +39,7 @@ def traffic(url, log, seconds):
                         if not chunk:
                             break
                         data += chunk
-                head, _, body = data.partition(b'\r\n\r\n')
+                head, _sep, body = data.partition(b'\r\n\r\n')
                 status = head.split(b' ', 2)[1].decode() if head else 'none'
                 if status == '200':
                     out.write('%.3f %.3f OK %s\n' % (start, time.time(), body.decode().strip() or '-'))
@@ -97,7 +97,7 @@ def hold(host, port, go, out, seconds):
             if not chunk:
                 raise ConnectionError('closed by the peer')
             data += chunk
-        head, _, body = data.partition(b'\r\n\r\n')
+        head, _sep, body = data.partition(b'\r\n\r\n')
         length = int([h.split(b':')[1] for h in head.split(b'\r\n') if h.lower().startswith(b'content-length')][0])
         while len(body) < length:
             chunk = conn.recv(4096)
@@ -150,7 +150,7 @@ def takeover(vrrp_log, addr_log, vip, peer, since):
             if at >= since:
                 added = at
                 break
-    last = None
+    last, last_at = None, None
     with open(vrrp_log) as handle:
         for line in handle:
             parts = line.split()
