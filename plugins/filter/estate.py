@@ -43,6 +43,11 @@ def served_by(services, host):
     return _estate.served_by(services, host)
 
 
+def proxy_services(services, host, owner):
+    """The proxy services one host serves with haproxy or nginx (owner), each with its pools and routes."""
+    return _estate.proxy_services(services, host, owner)
+
+
 def realserver_plan(services, host):
     """What one real server needs: VIPs per device, ARP settings, tunnel modules, its NAT gateway."""
     try:
@@ -87,6 +92,7 @@ class FilterModule(object):
             'virtual_services': virtual_services,
             'ipvs_service_args': ipvs_service_args,
             'served_by': served_by,
+            'proxy_services': proxy_services,
             'realserver_plan': realserver_plan,
             'ipvsadm_rules': ipvsadm_rules,
             'director_plan': director_plan,

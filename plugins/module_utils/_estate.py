@@ -20,12 +20,35 @@ __metaclass__ = type
 import ipaddress
 import re
 
-MODES = ('nat', 'dr', 'tun', 'snat')
+MODES = ('nat', 'dr', 'tun', 'snat', 'proxy')
+# The modes IPVS forwards; proxy services are served by haproxy or nginx on the proxy hosts instead.
+IPVS_MODES = ('nat', 'dr', 'tun', 'snat')
 # How each estate mode forwards in IPVS: snat is IPVS NAT plus source NAT on the director.
-FORWARDING_OF_MODE = {'nat': 'nat', 'dr': 'dr', 'tun': 'tun', 'snat': 'nat'}
+FORWARDING_OF_MODE = {'nat': 'nat', 'dr': 'dr', 'tun': 'tun', 'snat': 'nat', 'proxy': 'proxy'}
 SCHEDULERS = ('rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos')
 PROTOCOLS = ('tcp', 'udp', 'sctp')
-OWNERS = ('director', 'keepalived')
+OWNERS = ('director', 'keepalived', 'haproxy', 'nginx')
+# Owners of proxy services: the proxy that serves them.
+PROXY_OWNERS = ('haproxy', 'nginx')
+PROXY_MODES = ('http', 'tcp')
+# Balance algorithms each proxy has, by proxy_mode; hdr(NAME) (haproxy) and hash KEY [consistent] (nginx)
+# are checked by pattern.
+PROXY_BALANCE = {
+    ('haproxy', 'http'): ('roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'random', 'uri'),
+    ('haproxy', 'tcp'): ('roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'random'),
+    ('nginx', 'http'): ('roundrobin', 'least_conn', 'ip_hash', 'random'),
+    ('nginx', 'tcp'): ('roundrobin', 'least_conn', 'random'),
+}
+HAPROXY_HDR_RE = re.compile(r'^hdr\([A-Za-z0-9-]+\)$')
+NGINX_HASH_RE = re.compile(r'^hash [^\s;{}]+( consistent)?$')
+# What a route of an http proxy service may say: which requests (path prefix, path regex, Host) go to
+# which pool of real servers.
+ROUTE_KEYS = ('name', 'path', 'path_regex', 'host', 'realservers', 'balance', 'health_check')
+# Service keys that only IPVS has (refused for proxy services), and keys only proxies have.
+IPVS_ONLY_KEYS = ('scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
+                  'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'upper_threshold', 'lower_threshold',
+                  'tunnel_type', 'tunnel_port', 'nat_gateway', 'fwmark', 'keepalived')
+PROXY_ONLY_KEYS = ('proxies', 'proxy_mode', 'balance', 'routes')
 TUNNEL_TYPES = ('ipip', 'gue', 'gre')
 NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 WEIGHT_MAX = 2147483647
@@ -35,7 +58,7 @@ SERVICE_KEYS = (
     'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
     'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'realservers', 'realserver_port', 'weight',
     'upper_threshold', 'lower_threshold', 'tunnel_type', 'tunnel_port', 'state', 'owner', 'nat_gateway',
-    'drain_timeout', 'health_check', 'keepalived', 'haproxy', 'nginx',
+    'drain_timeout', 'health_check', 'keepalived', 'haproxy', 'nginx', 'proxies', 'proxy_mode', 'balance', 'routes',
 )
 SERVICE_DEFAULTS = {
     'protocol': 'tcp', 'mode': 'dr', 'scheduler': 'wlc', 'weight': 1, 'state': 'present',
@@ -43,14 +66,16 @@ SERVICE_DEFAULTS = {
     'mh_fallback': False, 'mh_port': False, 'drain_timeout': 0,
 }
 # Per-service settings a real server may override for itself, in lvs_overrides.SERVICE.
-MEMBER_OVERRIDES = ('weight', 'port', 'upper_threshold', 'lower_threshold', 'state')
+MEMBER_OVERRIDES = ('weight', 'port', 'upper_threshold', 'lower_threshold', 'state', 'backup', 'maxconn')
+# Overrides only a proxy has: a backup server (used when every other one is down) and a connection cap.
+PROXY_MEMBER_OVERRIDES = ('backup', 'maxconn')
 MEMBER_STATES = ('present', 'drained', 'absent')
 
 # health_check: how every role that balances a service (keepalived, haproxy, nginx) checks its real
 # servers. One description, each role maps it to its own checker.
 HEALTH_CHECK_KEYS = ('type', 'port', 'path', 'status', 'digest', 'host', 'script', 'user', 'interval', 'timeout',
                      'retries', 'retry_delay')
-HEALTH_CHECK_TYPES = ('tcp', 'http', 'https', 'script', 'none')
+HEALTH_CHECK_TYPES = ('tcp', 'http', 'https', 'mysql', 'script', 'none')
 HEALTH_CHECK_DEFAULTS = {'interval': 6, 'timeout': 3, 'retries': 1, 'retry_delay': 1}
 # keepalived: settings of the service's virtual_server that only keepalived has.
 KEEPALIVED_KEYS = ('group', 'delay_loop', 'quorum', 'hysteresis', 'quorum_up', 'quorum_down', 'sorry_server',
@@ -95,10 +120,24 @@ def normalize_service(service, index=0):
     if unknown:
         raise EstateError('%s has unknown key(s) %s; known keys: %s' % (where, ', '.join(unknown), ', '.join(SERVICE_KEYS)))
     svc = dict(SERVICE_DEFAULTS)
-    svc.update({key: value for key, value in service.items() if value is not None})
+    given = {key: value for key, value in service.items() if value is not None}
+    if given.get('mode') == 'proxy':
+        svc.pop('scheduler')  # a proxy balances with its own algorithms (balance)
+    svc.update(given)
     if not isinstance(svc.get('name'), str) or not NAME_RE.match(svc['name']):
         raise EstateError('%s.name is required: lower-case letters, digits, "-" and "_", at most 32 characters '
                           '(it names the service in keepalived, haproxy and nginx too)' % where)
+    if svc.get('mode') == 'proxy':
+        return _proxy_service(svc, where)
+    for key in PROXY_ONLY_KEYS:
+        if key in svc:
+            raise EstateError('%s.%s is only for mode proxy (a service haproxy or nginx serves)' % (where, key))
+    if svc.get('owner') in PROXY_OWNERS:
+        raise EstateError('%s.owner is %s, which serves only services of mode proxy; set mode: proxy'
+                          % (where, svc['owner']))
+    for key in PROXY_OWNERS:
+        if key in svc:
+            raise EstateError('%s.%s holds settings for a proxy service (mode proxy, owner %s) only' % (where, key, key))
     for key, choices in (('mode', MODES), ('scheduler', SCHEDULERS), ('protocol', PROTOCOLS), ('owner', OWNERS),
                          ('state', ('present', 'absent'))):
         if svc[key] not in choices:
@@ -190,7 +229,7 @@ def _health_check(svc, where):
     if 'port' in check:
         check['port'] = _int(check['port'], where, 'port', 1, 65535)
     kind = check['type']
-    if kind in ('tcp', 'http', 'https') and svc.get('protocol', 'tcp') != 'tcp' and 'fwmark' not in svc:
+    if kind in ('tcp', 'http', 'https', 'mysql') and svc.get('protocol', 'tcp') != 'tcp' and 'fwmark' not in svc:
         raise EstateError('%s.type is %s but the service is %s: use type script (or none)' % (where, kind, svc['protocol']))
     for key in ('path', 'status', 'digest', 'host'):
         if key in check and kind not in ('http', 'https'):
@@ -216,8 +255,8 @@ def _health_check(svc, where):
             raise EstateError('%s.script is required for type script: the command that checks one real server '
                               '({address} and {port} are replaced by the real server\'s)' % where)
         _text(check['script'], where, 'script')
-    elif 'script' in check or 'user' in check:
-        raise EstateError('%s.script and user are only for type script' % where)
+    elif 'script' in check or ('user' in check and kind != 'mysql'):
+        raise EstateError('%s.script and user are only for type script (user also for mysql)' % where)
     if 'user' in check:
         _text(check['user'], where, 'user')
     return check
@@ -263,6 +302,126 @@ def _keepalived_settings(svc, where):
         if not isinstance(extra, list) or not all(isinstance(line, str) and '\n' not in line for line in extra):
             raise EstateError('%s.extra must be a list of one-line strings (lines copied into the virtual_server block)'
                               % where)
+    return result
+
+
+def _balance(value, owner, proxy_mode, where):
+    choices = PROXY_BALANCE[(owner, proxy_mode)]
+    if isinstance(value, str) and (value in choices
+                                   or (owner == 'haproxy' and proxy_mode == 'http' and HAPROXY_HDR_RE.match(value))
+                                   or (owner == 'nginx' and NGINX_HASH_RE.match(value))):
+        return value
+    extra = {'haproxy': ', hdr(NAME)' if proxy_mode == 'http' else '', 'nginx': ', hash KEY [consistent]'}[owner]
+    raise EstateError('%s.balance is %r; %s in %s mode balances with one of %s%s'
+                      % (where, value, owner, proxy_mode, ', '.join(choices), extra))
+
+
+def _proxy_service(svc, where):
+    """A service haproxy or nginx serves on the proxy hosts (mode proxy), checked and completed."""
+    owner = svc.get('owner')
+    if owner not in PROXY_OWNERS:
+        raise EstateError('%s: mode proxy needs owner haproxy or nginx (the proxy that serves it), not %r'
+                          % (where, owner))
+    for key in IPVS_ONLY_KEYS:
+        if key in svc and not (key in ('one_packet', 'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port')
+                               and svc[key] is False):
+            raise EstateError('%s.%s is an IPVS setting; a proxy service (mode proxy) does not have it%s'
+                              % (where, key, ' (balance chooses its algorithm)' if key == 'scheduler' else ''))
+    other = [key for key in PROXY_OWNERS if key != owner and key in svc]
+    if other:
+        raise EstateError('%s.%s holds %s settings, but owner is %s' % (where, other[0], other[0], owner))
+    if svc['state'] not in ('present', 'absent'):
+        raise EstateError('%s.state is %r; it must be one of present, absent' % (where, svc['state']))
+    if svc['protocol'] != 'tcp':
+        raise EstateError('%s.protocol is %r; a proxy service is tcp' % (where, svc['protocol']))
+    if 'address' not in svc or 'port' not in svc:
+        raise EstateError('%s needs address and port: where the proxy listens (the VIP)' % where)
+    vip = _address(svc['address'], where, 'address')
+    svc['address'] = str(vip)
+    svc['family'] = 'ipv6' if vip.version == 6 else 'ipv4'
+    svc['port'] = _int(svc['port'], where, 'port', 1, 65535)
+    for key in ('realservers', 'proxies'):
+        if not isinstance(svc.get(key), str) or not svc[key]:
+            raise EstateError('%s.%s must name the inventory group that holds its %s' % (
+                where, key, 'real servers' if key == 'realservers' else 'proxy hosts (where %s runs)' % owner))
+    if 'realserver_port' in svc:
+        svc['realserver_port'] = _int(svc['realserver_port'], where, 'realserver_port', 1, 65535)
+    svc['weight'] = _int(svc['weight'], where, 'weight', 0, 256 if owner == 'haproxy' else WEIGHT_MAX)
+    svc['drain_timeout'] = _int(svc['drain_timeout'], where, 'drain_timeout', 0, 86400)
+    svc['proxy_mode'] = svc.get('proxy_mode', 'http')
+    if svc['proxy_mode'] not in PROXY_MODES:
+        raise EstateError('%s.proxy_mode is %r; it must be one of %s' % (where, svc['proxy_mode'], ', '.join(PROXY_MODES)))
+    svc['balance'] = _balance(svc.get('balance', 'roundrobin'), owner, svc['proxy_mode'], where)
+    svc['health_check'] = _proxy_health_check(svc, svc.get('health_check'), where)
+    settings = svc.get(owner, {})
+    if not isinstance(settings, dict):
+        raise EstateError('%s.%s must be a mapping of %s settings, not %s' % (where, owner, owner, type(settings).__name__))
+    svc[owner] = settings
+    svc['routes'] = _routes(svc, where)
+    return svc
+
+
+def _proxy_health_check(svc, given, where):
+    check = _health_check(dict(svc, health_check=given), where)
+    kind = check['type']
+    if kind == 'script':
+        raise EstateError('%s.health_check.type script is keepalived\'s; %s checks with tcp, http, https, mysql or none'
+                          % (where, svc['owner']))
+    if kind == 'mysql' and (svc['owner'] != 'haproxy' or svc['proxy_mode'] != 'tcp'):
+        raise EstateError('%s.health_check.type mysql is haproxy\'s check of a tcp service (proxy_mode tcp)' % where)
+    if kind in ('http', 'https') and svc['owner'] == 'haproxy' and svc['proxy_mode'] == 'tcp' and kind == 'https':
+        raise EstateError('%s.health_check.type https is for an http service' % where)
+    return check
+
+
+def _routes(svc, where):
+    """An http proxy service's routes: requests matching a path prefix, a path regex or a Host go to a pool."""
+    routes = svc.get('routes', [])
+    if routes and svc['proxy_mode'] != 'http':
+        raise EstateError('%s.routes route requests by path or Host, so they are for proxy_mode http only' % where)
+    if not isinstance(routes, list):
+        raise EstateError('%s.routes must be a list of routes, not %s' % (where, type(routes).__name__))
+    result, names = [], {svc['name']}
+    for index, route in enumerate(routes):
+        here = '%s.routes[%d]' % (where, index)
+        if not isinstance(route, dict):
+            raise EstateError('%s must be a mapping, not %s' % (here, type(route).__name__))
+        unknown = sorted(set(route) - set(ROUTE_KEYS))
+        if unknown:
+            raise EstateError('%s has unknown key(s) %s; known keys: %s' % (here, ', '.join(unknown), ', '.join(ROUTE_KEYS)))
+        route = {key: value for key, value in route.items() if value is not None}
+        if not isinstance(route.get('realservers'), str) or not route['realservers']:
+            raise EstateError('%s.realservers must name the inventory group of the pool this route sends to' % here)
+        if not any(key in route for key in ('path', 'path_regex', 'host')):
+            raise EstateError('%s says which requests it takes with path (a prefix), path_regex or host' % here)
+        if 'path' in route and 'path_regex' in route:
+            raise EstateError('%s has path and path_regex; give one' % here)
+        if 'path' in route and (not isinstance(route['path'], str) or not route['path'].startswith('/')
+                                or re.search(r'[\s;{}"]', route['path'])):
+            raise EstateError('%s.path must be a path prefix starting with "/" (no spaces, quotes, ";" or braces), '
+                              'not %r' % (here, route['path']))
+        if 'path_regex' in route:
+            _text(route['path_regex'], here, 'path_regex')
+            if re.search(r'[\s;{}"]', route['path_regex']):
+                raise EstateError('%s.path_regex must have no spaces, quotes, ";" or braces, not %r' % (here, route['path_regex']))
+            try:
+                re.compile(route['path_regex'])
+            except re.error as exc:
+                raise EstateError('%s.path_regex %r is not a regular expression: %s' % (here, route['path_regex'], exc))
+        if 'host' in route and (not isinstance(route['host'], str) or not re.match(r'^[A-Za-z0-9.*-]+$', route['host'])):
+            raise EstateError('%s.host must be a host name (letters, digits, ".", "-", a leading "*."), not %r'
+                              % (here, route['host']))
+        name = route.get('name', '%s_%s' % (svc['name'], re.sub(r'[^a-z0-9_-]', '_', route['realservers'].lower())))
+        if not isinstance(name, str) or not re.match(r'^[a-z0-9][a-z0-9_-]{0,63}$', name):
+            raise EstateError('%s.name must be a name like a service\'s, not %r' % (here, name))
+        if name in names:
+            raise EstateError('%s.name %r is used twice in the service (name the route)' % (here, name))
+        names.add(name)
+        route['name'] = name
+        route['balance'] = _balance(route.get('balance', svc['balance']), svc['owner'], 'http', here)
+        route['health_check'] = (_proxy_health_check(svc, route['health_check'], here) if 'health_check' in route
+                                 else svc['health_check'])
+        result.append(route)
     return result
 
 
@@ -330,7 +489,7 @@ def members(svc, hostvars, groups):
         if ('fwmark' not in svc) and (':' in address) != (svc['family'] == 'ipv6'):
             raise EstateError('host %s: its address %s is not of the family of %s (%s)'
                               % (host, address, where, svc['family']))
-        if svc.get('address') == address:
+        if svc.get('address') == address and svc['mode'] != 'proxy':
             raise EstateError('%s: the VIP %s is also the address of real server %s; a VIP must be an address of '
                               'its own' % (where, address, host))
         default_port = svc.get('realserver_port', svc.get('port'))
@@ -355,6 +514,18 @@ def members(svc, hostvars, groups):
             value = overrides.get(key, svc.get(key))
             if value is not None:
                 member[key] = _int(value, 'host %s' % host, key, 0, 2147483647)
+        if svc['mode'] == 'proxy':
+            if svc['owner'] == 'haproxy' and member['weight'] > 256:
+                raise EstateError('host %s: weight %d for %s; haproxy weights go up to 256' % (host, member['weight'], where))
+            member['backup'] = _bool(overrides.get('backup', False), 'host %s: lvs_overrides.%s' % (host, svc['name']),
+                                     'backup')
+            if 'maxconn' in overrides:
+                member['maxconn'] = _int(overrides['maxconn'], 'host %s: lvs_overrides.%s' % (host, svc['name']),
+                                         'maxconn', 1, 2147483647)
+        else:
+            for key in PROXY_MEMBER_OVERRIDES:
+                if key in overrides:
+                    raise EstateError('host %s: lvs_overrides.%s.%s is for proxy services only' % (host, svc['name'], key))
         if svc['mode'] == 'tun' and svc.get('tunnel_type'):
             member['tunnel_type'] = svc['tunnel_type']
             if svc.get('tunnel_port') is not None:
@@ -383,8 +554,38 @@ def virtual_services(services, hostvars, groups):
     for svc in normalize_services(services):
         svc = dict(svc)
         svc['members'] = members(svc, hostvars, groups)
+        if svc['mode'] == 'proxy':
+            if svc['proxies'] not in groups:
+                raise EstateError('lvs_virtual_services[%s].proxies names the inventory group %r, which does not exist'
+                                  % (svc['name'], svc['proxies']))
+            svc['proxy_hosts'] = list(groups[svc['proxies']])
+            svc['routes'] = [dict(route, members=members(dict(svc, realservers=route['realservers']), hostvars, groups))
+                             for route in svc['routes']]
         expanded.append(svc)
     return expanded
+
+
+def proxy_services(expanded, host, owner):
+    """The services one proxy host serves with haproxy or nginx (owner), each with its pools.
+
+    Each service gets ``pools``: its default pool (named after the service, from ``realservers``) then one
+    per route, each with its balance, health check and members; and ``routes``, each naming its pool.
+    """
+    result = []
+    for svc in expanded:
+        if svc['mode'] != 'proxy' or svc['owner'] != owner or host not in svc['proxy_hosts']:
+            continue
+        pools = [{'name': svc['name'], 'balance': svc['balance'], 'health_check': svc['health_check'],
+                  'members': svc['members']}]
+        routes = []
+        for route in svc['routes']:
+            pools.append({'name': route['name'], 'balance': route['balance'], 'health_check': route['health_check'],
+                          'members': route['members']})
+            routes.append({key: route[key] for key in ('name', 'path', 'path_regex', 'host') if key in route})
+        entry = {key: value for key, value in svc.items() if key not in ('members', 'routes')}
+        entry.update({'pools': pools, 'routes': routes, 'settings': svc[owner]})
+        result.append(entry)
+    return result
 
 
 def ipvs_service_args(svc):
@@ -433,8 +634,8 @@ def realserver_plan(expanded, host):
             'nat_gateway': None, 'services': []}
     gateways = {}
     for svc in served_by(expanded, host):
-        if svc['state'] != 'present' or svc['member']['state'] == 'absent':
-            continue
+        if svc['state'] != 'present' or svc['member']['state'] == 'absent' or svc['mode'] == 'proxy':
+            continue  # a proxy's real servers need nothing of LVS
         plan['services'].append(svc['name'])
         mode = svc['mode']
         if mode in ('dr', 'tun'):
@@ -526,7 +727,7 @@ def director_plan(expanded, ipvs_sysctls=None):
     """
     owned = [svc for svc in expanded if svc['owner'] == 'director']
     present = [svc for svc in owned if svc['state'] == 'present']
-    running = [svc for svc in expanded if svc['state'] == 'present']
+    running = [svc for svc in expanded if svc['state'] == 'present' and svc['mode'] in IPVS_MODES]
     modules = ['ip_vs']
     sysctls = {}
     for svc in running:
@@ -607,7 +808,9 @@ def leaving_servers(svc, kernel_services):
 
 
 KEEPALIVED_METHOD = {'dr': 'DR', 'nat': 'NAT', 'tun': 'TUN'}
-KEEPALIVED_CHECKER = {'tcp': 'TCP_CHECK', 'http': 'HTTP_GET', 'https': 'SSL_GET', 'script': 'MISC_CHECK'}
+# keepalived has no MySQL checker of its own: a mysql check is a TCP connect there.
+KEEPALIVED_CHECKER = {'tcp': 'TCP_CHECK', 'mysql': 'TCP_CHECK', 'http': 'HTTP_GET', 'https': 'SSL_GET',
+                      'script': 'MISC_CHECK'}
 # What must be the same for services that keepalived serves as one virtual_server group.
 GROUP_SHARED = ('mode', 'scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
                 'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'realservers', 'family', 'health_check',

@@ -200,7 +200,7 @@ def test_keepalived_refusals_are_caught_before_keepalived_sees_them():
 
 
 BAD_SERVICES = [
-    (dict(WEB, health_check={'type': 'ping'}), ['health_check.type is', 'tcp, http, https, script, none']),
+    (dict(WEB, health_check={'type': 'ping'}), ['health_check.type is', 'tcp, http, https, mysql, script, none']),
     (dict(WEB, health_check={'type': 'tcp', 'path': '/'}), ['health_check.path is only for type http']),
     (dict(WEB, health_check={'type': 'http', 'path': 'health'}), ['must start with "/"']),
     (dict(WEB, health_check={'type': 'http', 'digest': 'xyz'}), ['digest must be the MD5']),
