@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+"""Probes for the lab scenarios (ha, haproxy, nginx, estate), run on lab hosts (their clocks are the guest kernel's, shared by every host).
+
+  traffic URL LOG SECONDS [TIMEOUT]
+                               send one HTTP request every 0.1 s for at most SECONDS, each given TIMEOUT
+                               seconds (default 1) to answer, one line per request:
+                               "<start> <end> OK <answer>" or "<start> <end> FAIL <reason>"
+  report LOG SINCE [UNTIL]     JSON summary of the requests started in [SINCE, UNTIL]: answers per host,
+                               failures, and the longest run of failures (first failure to next success)
+  hold HOST PORT GO OUT SECS   open one HTTP/1.1 keep-alive connection and ask on it every 2 s until the file
+                               GO exists (at most SECS), then once more; answers and any error in OUT (JSON)
+  takeover VRRP ADDR VIP PEER SINCE
+                               from tcpdump -tt of VRRP (VRRP) and ip -ts monitor (ADDR) on the backup:
+                               the first time VIP was added after SINCE, and the last advert PEER sent before
+"""
+
+import datetime
+import json
+import os
+import socket
+import sys
+import time
+
+
+def traffic(url, log, seconds, timeout=1.0):
+    host, _sep, rest = url.partition('//')[2].partition('/')
+    address, _sep, port = host.partition(':')
+    port = int(port or 80)
+    request = ('GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n' % (rest, address)).encode()
+    deadline = time.time() + float(seconds)
+    with open(log, 'a', buffering=1) as out:
+        while time.time() < deadline:
+            start = time.time()
+            try:
+                with socket.create_connection((address, port), timeout=float(timeout)) as conn:
+                    conn.settimeout(float(timeout))
+                    conn.sendall(request)
+                    data = b''
+                    while True:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                head, _sep, body = data.partition(b'\r\n\r\n')
+                status = head.split(b' ', 2)[1].decode() if head else 'none'
+                if status == '200':
+                    out.write('%.3f %.3f OK %s\n' % (start, time.time(), body.decode().strip() or '-'))
+                else:
+                    out.write('%.3f %.3f FAIL status-%s\n' % (start, time.time(), status))
+            except (OSError, IndexError) as exc:
+                out.write('%.3f %.3f FAIL %s\n' % (start, time.time(), type(exc).__name__))
+            time.sleep(max(0.0, 0.1 - (time.time() - start)))
+
+
+def report(log, since, until=None):
+    since = float(since)
+    until = float(until) if until else float('inf')
+    answers, failures, runs, current = {}, [], [], None
+    last_ok_end = None
+    with open(log) as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) < 4:
+                continue
+            start, end, status, what = float(parts[0]), float(parts[1]), parts[2], parts[3]
+            if not since <= start <= until:
+                continue
+            if status == 'OK':
+                answers[what] = answers.get(what, 0) + 1
+                if current is not None:
+                    current['gap'] = round(start - current['last_ok_end'], 3) if current['last_ok_end'] else None
+                    runs.append(current)
+                    current = None
+                last_ok_end = end
+            else:
+                failures.append({'at': start, 'reason': what})
+                if current is None:
+                    current = {'from': start, 'failed': 0, 'last_ok_end': last_ok_end}
+                current['failed'] += 1
+    if current is not None:
+        current['gap'] = None
+        runs.append(current)
+    total = sum(answers.values()) + len(failures)
+    worst = max(runs, key=lambda run: run['failed']) if runs else None
+    print(json.dumps({'requests': total, 'answers': answers, 'failed': len(failures), 'failure_runs': len(runs),
+                      'longest_run': worst, 'failures': failures[:20]}))
+
+
+def hold(host, port, go, out, seconds):
+    """One keep-alive connection, asked every 2 s until GO exists (and once more): it must never break."""
+    result = {'answers': []}
+    request = ('GET / HTTP/1.1\r\nHost: %s\r\n\r\n' % host).encode()
+
+    def ask(conn):
+        conn.sendall(request)
+        data = b''
+        while b'\r\n\r\n' not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                raise ConnectionError('closed by the peer')
+            data += chunk
+        head, _sep, body = data.partition(b'\r\n\r\n')
+        length = int([h.split(b':')[1] for h in head.split(b'\r\n') if h.lower().startswith(b'content-length')][0])
+        while len(body) < length:
+            chunk = conn.recv(4096)
+            if not chunk:
+                raise ConnectionError('closed by the peer')
+            body += chunk
+        return body.decode().strip()
+
+    def save():
+        with open(out + '.tmp', 'w') as handle:
+            json.dump(result, handle)
+        os.replace(out + '.tmp', out)
+
+    deadline = time.time() + float(seconds)
+    try:
+        conn = socket.create_connection((host, int(port)), timeout=5)
+        result['local_port'] = conn.getsockname()[1]
+        while True:
+            last = _exists(go) or time.time() > deadline
+            result['answers'].append(ask(conn))
+            save()
+            if last:
+                break
+            time.sleep(2)
+        conn.close()
+    except (OSError, IndexError, ValueError) as exc:
+        result['error'] = repr(exc)
+    result['done'] = True
+    save()
+
+
+def _exists(path):
+    try:
+        open(path).close()
+        return True
+    except OSError:
+        return False
+
+
+def takeover(vrrp_log, addr_log, vip, peer, since):
+    since = float(since)
+    added = None
+    with open(addr_log) as handle:
+        for line in handle:
+            # [2025-01-01T10:00:00.123456] 2: eth0    inet 10.42.0.50/32 scope global eth0
+            if not line.startswith('[') or ('inet %s/' % vip) not in line or 'Deleted' in line:
+                continue
+            stamp = line[1:line.index(']')]
+            at = time.mktime(datetime.datetime.fromisoformat(stamp).timetuple()) + int(stamp.rsplit('.', 1)[1]) / 1e6
+            if at >= since:
+                added = at
+                break
+    last, last_at = None, None
+    with open(vrrp_log) as handle:
+        for line in handle:
+            parts = line.split()
+            # 1700000000.123456 IP 10.42.0.2 > 10.42.0.3: VRRPv2, Advertisement, vrid 42, prio 150, ...
+            if len(parts) > 3 and parts[2] == peer:
+                at = float(parts[0])
+                if added is None or at <= added:
+                    last = line.strip()
+                    last_at = at
+    out = {'vip_added': added, 'last_peer_advert': last}
+    if added is not None and last is not None:
+        out['takeover'] = round(added - last_at, 3)
+        out['last_peer_advert_at'] = last_at
+    print(json.dumps(out))
+
+
+if __name__ == '__main__':
+    command, args = sys.argv[1], sys.argv[2:]
+    {'traffic': traffic, 'report': report, 'hold': hold, 'takeover': takeover}[command](*args)
