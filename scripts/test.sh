@@ -10,7 +10,6 @@ export ANSIBLE_COLLECTIONS_PATH=$root/.collections
 export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0} PY_COLORS=${PY_COLORS:-0} NO_COLOR=${NO_COLOR:-1}
 logs=$root/tests/output/logs
 start=$SECONDS
-passed=() failed=()
 
 stage() {  # stage NAME COMMAND...: run one suite, keep its log, record the verdict and the time
   local name=$1 t0=$SECONDS rc
@@ -26,8 +25,7 @@ stage() {  # stage NAME COMMAND...: run one suite, keep its log, record the verd
     rc=$?
     ((rc == 0)) || tail -n 150 "$logs/$name.log"
   fi
-  if ((rc == 0)); then passed+=("$name"); else failed+=("$name"); fi
-  echo "$rc" >"$logs/$name.rc"
+  echo "$rc" >"$logs/$name.rc"  # the verdict, read back at the end (lanes run in subshells)
   printf '==== %s: %s in %d s (log: %s)\n' "$name" "$([[ $rc == 0 ]] && echo passed || echo FAILED)" \
     $((SECONDS - t0)) "tests/output/logs/$name.log"
   return "$rc"

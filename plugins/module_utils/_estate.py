@@ -153,12 +153,7 @@ def normalize_service(service, index=0):
             raise EstateError('%s: a NAT firewall-mark service needs realserver_port (the port on the real servers)' % where)
         svc.pop('protocol', None)
     else:
-        if 'address' not in svc or 'port' not in svc:
-            raise EstateError('%s needs address and port (or fwmark for a firewall-mark service)' % where)
-        vip = _address(svc['address'], where, 'address')
-        svc['address'] = str(vip)
-        svc['family'] = 'ipv6' if vip.version == 6 else 'ipv4'
-        svc['port'] = _int(svc['port'], where, 'port', 0, 65535)
+        _listen(svc, where, 0, 'or fwmark for a firewall-mark service')
         if svc['port'] == 0 and 'persistence_timeout' not in svc:
             raise EstateError('%s.port 0 (all ports) is only valid for a persistent service: set persistence_timeout' % where)
     if 'realservers' not in svc or not isinstance(svc['realservers'], str):
@@ -191,6 +186,16 @@ def normalize_service(service, index=0):
         raise EstateError('%s: mode snat needs the director role\'s source NAT; keepalived cannot own it '
                           '(use mode nat with the real servers routing back through a VIP, or owner director)' % where)
     return svc
+
+
+def _listen(svc, where, lowest_port, what):
+    """The service's VIP and port, checked, and the family its VIP gives it."""
+    if 'address' not in svc or 'port' not in svc:
+        raise EstateError('%s needs address and port (%s)' % (where, what))
+    vip = _address(svc['address'], where, 'address')
+    svc['address'] = str(vip)
+    svc['family'] = 'ipv6' if vip.version == 6 else 'ipv4'
+    svc['port'] = _int(svc['port'], where, 'port', lowest_port, 65535)
 
 
 def _bool(value, where, key):
@@ -334,12 +339,7 @@ def _proxy_service(svc, where):
         raise EstateError('%s.state is %r; it must be one of present, absent' % (where, svc['state']))
     if svc['protocol'] != 'tcp':
         raise EstateError('%s.protocol is %r; a proxy service is tcp' % (where, svc['protocol']))
-    if 'address' not in svc or 'port' not in svc:
-        raise EstateError('%s needs address and port: where the proxy listens (the VIP)' % where)
-    vip = _address(svc['address'], where, 'address')
-    svc['address'] = str(vip)
-    svc['family'] = 'ipv6' if vip.version == 6 else 'ipv4'
-    svc['port'] = _int(svc['port'], where, 'port', 1, 65535)
+    _listen(svc, where, 1, 'where the proxy listens: the VIP')
     for key in ('realservers', 'proxies'):
         if not isinstance(svc.get(key), str) or not svc[key]:
             raise EstateError('%s.%s must name the inventory group that holds its %s' % (
@@ -369,7 +369,7 @@ def _proxy_health_check(svc, given, where):
                           % (where, svc['owner']))
     if kind == 'mysql' and (svc['owner'] != 'haproxy' or svc['proxy_mode'] != 'tcp'):
         raise EstateError('%s.health_check.type mysql is haproxy\'s check of a tcp service (proxy_mode tcp)' % where)
-    if kind in ('http', 'https') and svc['owner'] == 'haproxy' and svc['proxy_mode'] == 'tcp' and kind == 'https':
+    if kind == 'https' and svc['owner'] == 'haproxy' and svc['proxy_mode'] == 'tcp':
         raise EstateError('%s.health_check.type https is for an http service' % where)
     return check
 
