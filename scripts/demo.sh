@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 ./scripts/setup.sh
-export PATH=$root/.venv/bin:$PATH ANSIBLE_COLLECTIONS_PATH=$root/.collections
+# shellcheck source=scripts/ansible-env.sh
+source scripts/ansible-env.sh  # the venv, the collection path, Mitogen (LVS_MITOGEN=0: stock Ansible)
 lab up
 lab create lab/topologies/dr-ha.yml
 lab_inventory=${LVS_LAB_HOME:-$HOME/.cache/lvs-cluster-lab}/inventory.yml

@@ -72,6 +72,10 @@ else
   scenarios=("$@")
 fi
 
+# Mitogen for the scenarios (scripts/ansible-env.sh says why; LVS_MITOGEN=0 turns it off).
+# shellcheck source=scripts/ansible-env.sh
+source scripts/ansible-env.sh
+
 lanes=${LVS_TEST_LANES:-1}
 ((lanes < 1)) && lanes=1
 ((lanes > ${#scenarios[@]})) && lanes=${#scenarios[@]}
