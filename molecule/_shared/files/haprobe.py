@@ -7,11 +7,19 @@
                                "<start> <end> OK <answer>" or "<start> <end> FAIL <reason>"
   report LOG SINCE [UNTIL]     JSON summary of the requests started in [SINCE, UNTIL]: answers per host,
                                failures, and the longest run of failures (first failure to next success)
-  hold HOST PORT GO OUT SECS   open one HTTP/1.1 keep-alive connection and ask on it every 2 s until the file
-                               GO exists (at most SECS), then once more; answers and any error in OUT (JSON)
+  paced URL LOG SECONDS [TIMEOUT] [INTERVAL]
+                               like traffic, but start a request every INTERVAL seconds (default 0.1) whether the
+                               earlier ones answered or not (each in its own thread): while the VIP is unreachable
+                               the pace holds, so the failures count the time without service in steps of INTERVAL
+  hold HOST PORT GO OUT SECS [TIMEOUT]
+                               open one HTTP/1.1 keep-alive connection and ask on it every 2 s until the file
+                               GO exists (at most SECS), then once more; answers and any error in OUT (JSON);
+                               each answer may take TIMEOUT seconds (default 5; TCP retransmits across a
+                               takeover can take longer)
   takeover VRRP ADDR VIP PEER SINCE
                                from tcpdump -tt of VRRP (VRRP) and ip -ts monitor (ADDR) on the backup:
                                the first time VIP was added after SINCE, and the last advert PEER sent before
+  added ADDR VIP SINCE         from ip -ts monitor (ADDR): the first time VIP was added after SINCE (JSON)
 """
 
 import datetime
@@ -19,37 +27,69 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 
-def traffic(url, log, seconds, timeout=1.0):
+def _target(url):
+    """(address, port, request) of an http://ADDRESS[:PORT]/PATH URL: a bare HTTP/1.0 GET."""
     host, _sep, rest = url.partition('//')[2].partition('/')
     address, _sep, port = host.partition(':')
-    port = int(port or 80)
-    request = ('GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n' % (rest, address)).encode()
+    return address, int(port or 80), ('GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n' % (rest, address)).encode()
+
+
+def traffic(url, log, seconds, timeout=1.0):
+    address, port, request = _target(url)
     deadline = time.time() + float(seconds)
     with open(log, 'a', buffering=1) as out:
         while time.time() < deadline:
             start = time.time()
-            try:
-                with socket.create_connection((address, port), timeout=float(timeout)) as conn:
-                    conn.settimeout(float(timeout))
-                    conn.sendall(request)
-                    data = b''
-                    while True:
-                        chunk = conn.recv(4096)
-                        if not chunk:
-                            break
-                        data += chunk
-                head, _sep, body = data.partition(b'\r\n\r\n')
-                status = head.split(b' ', 2)[1].decode() if head else 'none'
-                if status == '200':
-                    out.write('%.3f %.3f OK %s\n' % (start, time.time(), body.decode().strip() or '-'))
-                else:
-                    out.write('%.3f %.3f FAIL status-%s\n' % (start, time.time(), status))
-            except (OSError, IndexError) as exc:
-                out.write('%.3f %.3f FAIL %s\n' % (start, time.time(), type(exc).__name__))
+            status, what = _ask_once(address, port, request, float(timeout))
+            out.write('%.3f %.3f %s %s\n' % (start, time.time(), status, what))
             time.sleep(max(0.0, 0.1 - (time.time() - start)))
+
+
+def _ask_once(address, port, request, timeout):
+    """One HTTP/1.0 request on a new connection: the log line's status and answer."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            conn.sendall(request)
+            data = b''
+            while True:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        head, _sep, body = data.partition(b'\r\n\r\n')
+        status = head.split(b' ', 2)[1].decode() if head else 'none'
+        if status == '200':
+            return 'OK', body.decode().strip() or '-'
+        return 'FAIL', 'status-' + status
+    except (OSError, IndexError) as exc:
+        return 'FAIL', type(exc).__name__
+
+
+def paced(url, log, seconds, timeout=1.0, interval=0.1):
+    """traffic at a fixed pace: a new request every interval, each in a thread, logged when it ends."""
+    address, port, request = _target(url)
+    timeout, interval = float(timeout), float(interval)
+    lock = threading.Lock()
+
+    def one(out, start):
+        status, what = _ask_once(address, port, request, timeout)
+        with lock:
+            out.write('%.3f %.3f %s %s\n' % (start, time.time(), status, what))
+
+    deadline = time.time() + float(seconds)
+    with open(log, 'a', buffering=1) as out:
+        start = time.time()
+        while start < deadline:
+            threading.Thread(target=one, args=(out, start), daemon=True).start()
+            # the next start is one interval after this one's, not after this one ended
+            start += interval
+            time.sleep(max(0.0, start - time.time()))
+        time.sleep(timeout + 1)
 
 
 def report(log, since, until=None):
@@ -82,11 +122,12 @@ def report(log, since, until=None):
         runs.append(current)
     total = sum(answers.values()) + len(failures)
     worst = max(runs, key=lambda run: run['failed']) if runs else None
+    span = round(failures[-1]['at'] - failures[0]['at'], 3) if failures else 0.0
     print(json.dumps({'requests': total, 'answers': answers, 'failed': len(failures), 'failure_runs': len(runs),
-                      'longest_run': worst, 'failures': failures[:20]}))
+                      'longest_run': worst, 'failure_span_s': span, 'failures': failures[:20]}))
 
 
-def hold(host, port, go, out, seconds):
+def hold(host, port, go, out, seconds, timeout=5):
     """One keep-alive connection, asked every 2 s until GO exists (and once more): it must never break."""
     result = {'answers': []}
     request = ('GET / HTTP/1.1\r\nHost: %s\r\n\r\n' % host).encode()
@@ -115,7 +156,7 @@ def hold(host, port, go, out, seconds):
 
     deadline = time.time() + float(seconds)
     try:
-        conn = socket.create_connection((host, int(port)), timeout=5)
+        conn = socket.create_connection((host, int(port)), timeout=float(timeout))
         result['local_port'] = conn.getsockname()[1]
         while True:
             last = _exists(go) or time.time() > deadline
@@ -139,9 +180,8 @@ def _exists(path):
         return False
 
 
-def takeover(vrrp_log, addr_log, vip, peer, since):
-    since = float(since)
-    added = None
+def _vip_added(addr_log, vip, since):
+    """When `ip -ts monitor address` (ADDR_LOG) first saw VIP added at or after SINCE; None if it did not."""
     with open(addr_log) as handle:
         for line in handle:
             # [2025-01-01T10:00:00.123456] 2: eth0    inet 10.42.0.50/32 scope global eth0
@@ -150,8 +190,16 @@ def takeover(vrrp_log, addr_log, vip, peer, since):
             stamp = line[1:line.index(']')]
             at = time.mktime(datetime.datetime.fromisoformat(stamp).timetuple()) + int(stamp.rsplit('.', 1)[1]) / 1e6
             if at >= since:
-                added = at
-                break
+                return at
+    return None
+
+
+def added(addr_log, vip, since):
+    print(json.dumps({'vip_added': _vip_added(addr_log, vip, float(since))}))
+
+
+def takeover(vrrp_log, addr_log, vip, peer, since):
+    vip_at = _vip_added(addr_log, vip, float(since))
     last, last_at = None, None
     with open(vrrp_log) as handle:
         for line in handle:
@@ -159,16 +207,16 @@ def takeover(vrrp_log, addr_log, vip, peer, since):
             # 1700000000.123456 IP 10.42.0.2 > 10.42.0.3: VRRPv2, Advertisement, vrid 42, prio 150, ...
             if len(parts) > 3 and parts[2] == peer:
                 at = float(parts[0])
-                if added is None or at <= added:
+                if vip_at is None or at <= vip_at:
                     last = line.strip()
                     last_at = at
-    out = {'vip_added': added, 'last_peer_advert': last}
-    if added is not None and last is not None:
-        out['takeover'] = round(added - last_at, 3)
+    out = {'vip_added': vip_at, 'last_peer_advert': last}
+    if vip_at is not None and last is not None:
+        out['takeover'] = round(vip_at - last_at, 3)
         out['last_peer_advert_at'] = last_at
     print(json.dumps(out))
 
 
 if __name__ == '__main__':
     command, args = sys.argv[1], sys.argv[2:]
-    {'traffic': traffic, 'report': report, 'hold': hold, 'takeover': takeover}[command](*args)
+    {'traffic': traffic, 'paced': paced, 'report': report, 'hold': hold, 'takeover': takeover, 'added': added}[command](*args)
