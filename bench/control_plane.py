@@ -9,6 +9,9 @@ Methods, each measured in the same run on the same lab host:
   module-loop  the same module called once per service (a loop), only for the smallest table
   ipvsadm      one ipvsadm command per rule, as the usual recipes do (a re-run must flush and re-add)
   restore      one ipvsadm-restore of the whole table (the fastest command-line path; a re-run flushes)
+  keepalived   keepalived's own virtual_server blocks (no health checks): first apply = start, then
+               reloads; timed on the host from the start/reload command until ipvsadm shows the table
+               (an unchanged reload: until keepalived's checker logs that its reload finished)
 Phases: first apply (empty table), unchanged re-run, one weight changed.
 Each method's result is checked against ipvsadm -Sn: all methods must build the same table.
 
@@ -22,28 +25,21 @@ __metaclass__ = type
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import tempfile
 import time
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
+import _bench
+
+BENCH = _bench.BENCH
 HOST = 'bench1'
 REMOTE_DIR = '/root/bench'
 REAL_SERVERS = 10
 
 
-def lab_home():
-    return os.environ.get('LVS_LAB_HOME') or os.path.join(os.path.expanduser('~'), '.cache', 'lvs-cluster-lab')
-
-
 def ssh(command, check=True):
-    """Run a shell command on the bench host; returns its stdout."""
-    proc = subprocess.run(['ssh', '-F', os.path.join(lab_home(), 'ssh_config'), HOST, command],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
-    if check and proc.returncode != 0:
-        raise RuntimeError('%s on %s failed (%d): %s' % (command, HOST, proc.returncode, proc.stderr.strip()))
-    return proc.stdout
+    return _bench.ssh(HOST, command, check)
 
 
 def timed_on_host(command):
@@ -53,7 +49,7 @@ def timed_on_host(command):
 
 
 def copy_to_host(path):
-    subprocess.run(['scp', '-q', '-F', os.path.join(lab_home(), 'ssh_config'), path, '%s:%s/' % (HOST, REMOTE_DIR)], check=True)
+    _bench.scp_to(HOST, path, REMOTE_DIR)
 
 
 def table(size, changed_weight=False):
@@ -76,6 +72,43 @@ def ipvsadm_lines(services):
         for server in svc['servers']:
             lines.append('-a -t %s -r %s:%d -g -w %d' % (vip, server['address'], svc['port'], server['weight']))
     return lines
+
+
+def keepalived_conf(services):
+    """The same table as keepalived virtual_server blocks (no checker: keepalived adds every real server)."""
+    blocks = ['global_defs {\n    router_id bench1\n}\n']
+    for svc in services:
+        block = ['virtual_server %s %d {' % (svc['address'], svc['port']), '    lb_algo %s' % svc['scheduler'],
+                 '    lb_kind DR', '    protocol TCP']
+        for server in svc['servers']:
+            block += ['    real_server %s %d {' % (server['address'], svc['port']),
+                      '        weight %d' % server['weight'], '    }']
+        blocks.append('\n'.join(block + ['}']) + '\n')
+    return '\n'.join(blocks)
+
+
+# Runs on the bench host: ACTION, then polls until the table is what is wanted. Prints microseconds.
+KEEPALIVED_TIMER = r'''#!/bin/bash
+# usage: ka-timer.sh start|reload CONF LINES WEIGHT2   (LINES: ipvsadm -Sn lines wanted; WEIGHT2: lines with -w 2)
+set -u
+action=$1 conf=$2 lines=$3 weight2=$4
+cp "$conf" /etc/keepalived/keepalived.conf
+since=$(date '+%Y-%m-%d %H:%M:%S')
+s=$(date +%s%N)
+systemctl "$action" keepalived
+deadline=$(( $(date +%s) + 600 ))
+while (( $(date +%s) < deadline )); do
+  table=$(ipvsadm -Sn)
+  if [[ $(grep -c . <<<"$table") == "$lines" && $(grep -c -- ' -w 2$' <<<"$table") == "$weight2" ]]; then
+    # an unchanged reload leaves the table as it was: wait for the checker to say its reload finished
+    if [[ $action == start ]] || journalctl -u keepalived --since "$since" -o cat | grep -q 'Reload finished'; then
+      e=$(date +%s%N); echo $(( (e - s) / 1000 )); exit 0
+    fi
+  fi
+  sleep 0.05
+done
+echo "in 600 s the table never got to $lines lines with $weight2 of weight 2 (and a reload finished)" >&2; exit 1
+'''
 
 
 def write(path, text):
@@ -101,9 +134,9 @@ class Bench(object):
             os.remove(times)
         env = dict(os.environ, LVS_BENCH_TIMES=times, ANSIBLE_CALLBACKS_ENABLED='bench_timer',
                    ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, 'callback_plugins'),
-                   ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'))
+                   ANSIBLE_CONFIG=os.path.join(_bench.ROOT, 'ansible.cfg'))
         start = time.time()
-        proc = subprocess.run(['ansible-playbook', '-i', os.path.join(lab_home(), 'inventory.yml'),
+        proc = subprocess.run(['ansible-playbook', '-i', _bench.inventory(),
                                os.path.join(BENCH, 'playbooks', name), '-e', 'bench_table=%s' % table_file],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env, check=False)
         wall = time.time() - start
@@ -111,7 +144,7 @@ class Bench(object):
             raise RuntimeError('%s failed:\n%s' % (name, proc.stdout[-3000:]))
         with open(times) as handle:
             tasks = [json.loads(line) for line in handle]
-        return sum(task['seconds'] for task in tasks), wall
+        return sum(task['seconds'] for task in tasks if task['status'] != 'skipped'), wall
 
     def check_table(self, expected, method):
         got = sorted(ssh('ipvsadm -Sn').splitlines())
@@ -129,8 +162,9 @@ class Bench(object):
             write(os.path.join(self.workdir, 'rules-%d-%s.sh' % (size, label)),
                   ''.join('ipvsadm %s\n' % line for line in lines))
             write(os.path.join(self.workdir, 'rules-%d-%s.restore' % (size, label)), '\n'.join(lines) + '\n')
-            copy_to_host(os.path.join(self.workdir, 'rules-%d-%s.sh' % (size, label)))
-            copy_to_host(os.path.join(self.workdir, 'rules-%d-%s.restore' % (size, label)))
+            write(os.path.join(self.workdir, 'keepalived-%d-%s.conf' % (size, label)), keepalived_conf(services))
+            for kind in ('rules-%d-%s.sh', 'rules-%d-%s.restore', 'keepalived-%d-%s.conf'):
+                copy_to_host(os.path.join(self.workdir, kind % (size, label)))
         expected = {'base': ipvsadm_lines(base), 'changed': ipvsadm_lines(changed)}
         remote = '%s/rules-%d' % (REMOTE_DIR, size)
         first_vip, first_rs = '%s:80' % base[0]['address'], '%s:80' % base[0]['servers'][0]['address']
@@ -162,7 +196,69 @@ class Bench(object):
                     self.record(size, method, 'one-weight', run,
                                 timed_on_host('ipvsadm -C && ipvsadm-restore < %s-changed.restore' % remote))
                     self.check_table(expected['changed'], method)
+                elif method == 'keepalived':
+                    lines = len(expected['base'])
+                    for phase, action, label, weight2 in (('first', 'start', 'base', 0), ('unchanged', 'reload', 'base', 0),
+                                                          ('one-weight', 'reload', 'changed', 1)):
+                        out = ssh('bash %s/ka-timer.sh %s %s/keepalived-%d-%s.conf %d %d'
+                                  % (REMOTE_DIR, action, REMOTE_DIR, size, label, lines, weight2))
+                        self.record(size, method, phase, run, int(out.strip().splitlines()[-1]) / 1e6)
+                    self.check_table(expected['changed'], method)
+                    ssh('systemctl stop keepalived')
         ssh('ipvsadm -C')
+
+
+PHASES = ('first', 'unchanged', 'one-weight')
+METHOD_TEXT = {
+    'module': 'lvs.cluster.ipvs_service, whole table in one call',
+    'module-loop': 'lvs.cluster.ipvs_service, one call per service (loop)',
+    'ipvsadm': 'ipvsadm, one command per rule',
+    'restore': 'ipvsadm-restore of the whole table',
+    'keepalived': 'keepalived virtual_server blocks (start, then reload)',
+}
+
+
+def summary(doc):
+    """Markdown lines of the summary."""
+    spread = _bench.spread
+    samples = doc['samples']
+    sizes = sorted({s['size'] for s in samples})
+    lines = ['## Control plane: converging a table of N services x %d real servers' % doc['real_servers_per_service'], '',
+             'Seconds, median (min-max) over the runs; x = the time divided by the module\'s in the same phase.',
+             'The module is timed as the Ansible task (ssh, transfer and run of the module included); ipvsadm and',
+             'ipvsadm-restore are timed on the host itself, without any ssh, and keepalived from its start or reload',
+             'command until ipvsadm shows the table (an unchanged reload: until its checker logs the reload finished).',
+             'A re-run of ipvsadm commands or of a restore file has to flush the table first (it cannot tell what is',
+             'there); the one-weight change by ipvsadm is the best case of an operator typing the one command needed.']
+    lines += _bench.conditions(doc)
+    lines += ['| services | method | runs | first apply | unchanged re-run | one weight changed |',
+              '|---:|---|---:|---|---|---|']
+    for size in sizes:
+        at_size = [s for s in samples if s['size'] == size]
+        module = {phase: statistics.median([s['seconds'] for s in at_size if s['method'] == 'module' and s['phase'] == phase])
+                  for phase in PHASES}
+        for method in ('module', 'module-loop', 'ipvsadm', 'restore', 'keepalived'):
+            rows = [s for s in at_size if s['method'] == method]
+            if not rows:
+                continue
+            cells = []
+            for phase in PHASES:
+                values = [s['seconds'] for s in rows if s['phase'] == phase]
+                cell = spread(values)
+                if method != 'module' and module[phase]:
+                    cell += ' (x%.2g)' % (statistics.median(values) / module[phase])
+                cells.append(cell)
+            runs = len({s['run'] for s in rows})
+            lines.append('| %d | %s | %d | %s |' % (size, METHOD_TEXT[method], runs, ' | '.join(cells)))
+    module_walls = [s for s in samples if s['method'] == 'module' and 'playbook_seconds' in s]
+    if module_walls:
+        lines += ['', 'The whole `ansible-playbook` run around the module (controller start-up included), median seconds:', '',
+                  '| services | first apply | unchanged re-run | one weight changed |', '|---:|---|---|---|']
+        for size in sizes:
+            cells = [spread([s['playbook_seconds'] for s in module_walls if s['size'] == size and s['phase'] == phase])
+                     for phase in PHASES]
+            lines.append('| %d | %s |' % (size, ' | '.join(cells)))
+    return lines
 
 
 def main():
@@ -175,11 +271,15 @@ def main():
     parser.add_argument('--out', required=True, help='JSON file for the samples')
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(',')]
+    _bench.create_hosts('control_plane.yml')
+    _bench.ansible_playbook(['-i', _bench.inventory(), os.path.join(BENCH, 'playbooks', 'prepare.yml')])
     ssh('mkdir -p %s' % REMOTE_DIR)
     bench = Bench(tempfile.mkdtemp(prefix='lvs-bench-'))
+    write(os.path.join(bench.workdir, 'ka-timer.sh'), KEEPALIVED_TIMER)
+    copy_to_host(os.path.join(bench.workdir, 'ka-timer.sh'))
     kernel = ssh('uname -r').strip()
     for size in sizes:
-        methods = ['module', 'restore']
+        methods = ['module', 'restore', 'keepalived']
         if size <= args.ipvsadm_max:
             methods.append('ipvsadm')
         if size <= args.loop_max:
@@ -189,8 +289,8 @@ def main():
         bench.run_size(size, runs, methods, args.ipvsadm_runs)
         # written after each size, so that an interrupted run keeps what it measured
         doc = {'benchmark': 'control_plane', 'real_servers_per_service': REAL_SERVERS, 'kernel': kernel,
-               'when': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'samples': bench.samples}
-        write(args.out, json.dumps(doc, indent=1) + '\n')
+               'samples': bench.samples, 'load': os.getloadavg()[0]}
+        _bench.write_json(args.out, doc)
         print('samples written to %s' % args.out, flush=True)
 
 

@@ -12,8 +12,9 @@ name: bench_timer
 type: aggregate
 short_description: Task durations as JSON lines, for bench/
 description:
-  - Appends one JSON line per task result (task name, host, seconds from task start to result) to the file named by
-    the environment variable C(LVS_BENCH_TIMES). Does nothing when it is unset.
+  - Appends one JSON line per task result (task name, action, host, status, seconds from task start to result, and
+    the number of loop items) to the file named by the environment variable C(LVS_BENCH_TIMES). Does nothing when
+    it is unset.
 requirements:
   - enabled in callbacks_enabled
 '''
@@ -44,8 +45,11 @@ class CallbackModule(CallbackBase):
             return
         task = result._task
         seconds = time.time() - self._started.get(task._uuid, time.time())
+        # a loop runs the module once per item: that is what a regression to a loop per real server shows
+        items = result._result.get('results')
         line = {'task': task.get_name(), 'host': result._host.get_name(), 'status': status,
-                'changed': bool(result._result.get('changed')), 'seconds': round(seconds, 3)}
+                'changed': bool(result._result.get('changed')), 'seconds': round(seconds, 3),
+                'action': task.action, 'items': len(items) if isinstance(items, list) else None}
         with open(self._path, 'a') as handle:
             handle.write(json.dumps(line) + '\n')
 
@@ -54,3 +58,6 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._record(result, 'failed')
+
+    def v2_runner_on_skipped(self, result):
+        self._record(result, 'skipped')
