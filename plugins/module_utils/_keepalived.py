@@ -197,6 +197,7 @@ def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=No
     if not isinstance(instances, list):
         raise KeepalivedError('keepalived_vrrp_instances must be a list')
     script_names = {script['name'] for script in (scripts or [])}
+    script_weights = {script['name']: script.get('weight') for script in (scripts or [])}
     result, names, routers = [], set(), {}
     for index, instance in enumerate(instances):
         where = 'keepalived_vrrp_instances[%s]' % (instance.get('name', index) if isinstance(instance, dict) else index)
@@ -316,6 +317,16 @@ def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=No
             raise KeepalivedError('%s.track_interfaces lists %s, the instance\'s own interface, which it tracks anyway '
                                   '(keepalived refuses it)' % (where, out['interface']))
         out['track_scripts'] = _tracks(instance.get('track_scripts'), where + '.track_scripts', script_names)
+        if out['nopreempt']:
+            # A backup with nopreempt never takes over from a master whose priority merely dropped: only a
+            # master that leaves (stops, or goes to FAULT on a weight-0 track) hands the VIPs over.
+            moving = [name for name, weight in out['track_scripts']
+                      if (weight if weight is not None else script_weights.get(name)) not in (None, 0)]
+            moving += [name for name, weight in out['track_interfaces'] if weight not in (None, 0)]
+            if moving:
+                raise KeepalivedError('%s: with nopreempt, tracking %s by a weight never moves the VIPs (the peer does '
+                                      'not preempt a master of lower priority); give them weight 0, so that a failure '
+                                      'puts the instance in FAULT' % (where, ', '.join(moving)))
         for key in NOTIFY_KEYS:
             if key in instance:
                 out[key] = _command(instance[key], where + '.' + key)

@@ -84,6 +84,8 @@ BAD_INSTANCES = [
     (dict(INSTANCE, state='PRIMARY'), ["state is 'PRIMARY'"]),
     (dict(INSTANCE, nopreempt=True, state='MASTER'), ['nopreempt works only']),
     (dict(INSTANCE, nopreempt=True, preempt_delay=5), ['preempt_delay has no effect with nopreempt']),
+    (dict(INSTANCE, nopreempt=True, track_interfaces=[{'name': 'eth1', 'weight': -60}]),
+     ['with nopreempt, tracking eth1 by a weight never moves the VIPs', 'weight 0']),
     (dict(INSTANCE, track_scripts=['missing']), ["vrrp script 'missing'"]),
     (dict(INSTANCE, track_interfaces=['eth0']), ["the instance's own interface"]),
     (dict(INSTANCE, authentication={'type': 'PASS'}), ['authentication.password is required', 'no default']),
@@ -243,3 +245,14 @@ def test_director_plan_loads_keepalived_schedulers_and_never_removes_keepalived_
     # web was the director's before and is keepalived's now: the director must not remove it
     previous = [{'name': 'web', 'address': '10.0.0.50', 'port': 80, 'protocol': 'tcp'}]
     assert _estate.removed_services(previous, plan) == []
+
+
+def test_nopreempt_refuses_a_track_script_weight_and_takes_a_faulting_one():
+    scripts = [{'name': 'up', 'script': '/bin/true', 'weight': -60}, {'name': 'alive', 'script': '/bin/true'}]
+    with pytest.raises(_keepalived.KeepalivedError, match='tracking up by a weight never moves'):
+        instances([dict(INSTANCE, nopreempt=True, track_scripts=['up'])], scripts=scripts)
+    with pytest.raises(_keepalived.KeepalivedError, match='tracking alive by a weight'):
+        instances([dict(INSTANCE, nopreempt=True, track_scripts=[{'name': 'alive', 'weight': -10}])], scripts=scripts)
+    one, = instances([dict(INSTANCE, nopreempt=True, track_scripts=[{'name': 'up', 'weight': 0}, 'alive'])],
+                     scripts=scripts)
+    assert one['track_scripts'] == [['up', 0], ['alive', None]]
