@@ -35,7 +35,7 @@ stage() {  # stage NAME COMMAND...: run one suite, keep its log, record the verd
 # own LVS_LAB_HOME, sharing the image), balanced by each scenario's usual minutes, longest first.
 # The default is one lane: on 2 cores one emulated guest keeps the CPU busy most of the time, and a
 # second one slows the first (timing bounds in the ha scenario), so two lanes are not known to be faster.
-declare -A minutes=([modules]=20 [ha]=12 [estate]=12 [dr]=10 [nat]=10 [haproxy]=10 [nginx]=10 [tun]=9 [smoke]=2)
+declare -A minutes=([ha]=10 [estate]=12 [haproxy]=12 [nginx]=9 [nat]=10 [mariadb]=8 [dr]=4 [modules]=4 [tun]=3 [smoke]=1)
 lab_base=${LVS_LAB_HOME:-$HOME/.cache/lvs-cluster-lab}
 
 lane() {  # lane N SCENARIO...: boot lane N's guest, run the scenarios one after the other, stop the guest
