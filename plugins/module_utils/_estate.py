@@ -742,6 +742,11 @@ def director_plan(expanded, ipvs_sysctls=None):
         if svc['mode'] == 'snat':
             sysctls['net.ipv4.vs.conntrack'] = 1
             modules.extend(m for m in ('nf_conntrack', 'xt_ipvs', 'iptable_nat') if m not in modules)
+    if running:
+        # A packet of a connection whose real server was drained or removed is otherwise dropped until the entry
+        # expires (minutes, for a reused client port); with this the entry goes and the connection is scheduled
+        # afresh. ipvs_sysctls may set it back to 0.
+        sysctls['net.ipv4.vs.expire_nodest_conn'] = 1
     for name, value in sorted((ipvs_sysctls or {}).items()):
         key = name if name.startswith('net.') else 'net.ipv4.vs.' + name
         sysctls[key] = value

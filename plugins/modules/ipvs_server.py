@@ -55,7 +55,10 @@ options:
     description:
       - With I(state=drained), seconds to wait until every listed server has no active connection
         (the ActiveConn column of C(ipvsadm -Ln)); inactive connections (for example TCP TIME_WAIT) do not count.
-      - C(0) does not wait, unless I(remove_after_drain=true), which then checks once.
+      - The first count is read 2 seconds (or I(drain_timeout), if shorter) after the weight went to 0, so that a
+        connection that was being opened at that moment, which IPVS counts as inactive until the handshake ends,
+        is waited for too.
+      - C(0) does not wait, unless I(remove_after_drain=true), which then checks once, at once.
       - If active connections remain when it runs out the module fails, naming the servers and their
         connection counts. Their weight stays 0 (so draining carries on and a rerun picks up where this one stopped)
         and, with I(remove_after_drain), none of them is removed.
@@ -177,6 +180,9 @@ from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_model as 
 from ansible_collections.lvs.cluster.plugins.module_utils._pyroute2 import require_pyroute2
 
 DRAIN_POLL_SECONDS = 0.5
+# A connection scheduled just before the weight went to 0 is still opening for a round trip (SYN_RECV, which
+# IPVS counts as inactive): counting at once would miss it and remove its server under it.
+DRAIN_SETTLE_SECONDS = 2.0
 
 
 def argument_spec():
@@ -214,6 +220,7 @@ def wait_for_drain(client, service, keys, timeout):
     """
     started = time.time()
     first = None
+    time.sleep(min(DRAIN_SETTLE_SECONDS, timeout))
     while True:
         current = dict((model.server_key(server), server) for server in client.servers(service))
         counts = dict((key, current[key]['active_connections']) for key in keys if key in current)

@@ -183,6 +183,14 @@ def test_ipvsadm_rules_ipv6_and_tunnels():
     assert rules[1] == '-a -t [fd00::100]:80 -r [fd00::11]:80 -i -w 1 --tun-type gue --tun-port 6080'
 
 
+def test_director_plan_expires_connections_to_gone_servers_unless_told_not_to():
+    # Without it a reused client port whose old entry points at a drained server is dropped until the entry expires.
+    assert _estate.director_plan(expand([WEB]))['sysctls'] == {'net.ipv4.vs.expire_nodest_conn': 1}
+    assert _estate.director_plan(expand([WEB]), {'expire_nodest_conn': 0})['sysctls'] == {'net.ipv4.vs.expire_nodest_conn': 0}
+    # a host without a running IPVS service gets no net.ipv4.vs sysctl (the tree exists only once ip_vs is loaded)
+    assert _estate.director_plan(expand([dict(WEB, state='absent')]))['sysctls'] == {}
+
+
 def test_director_plan_modules_sysctls_vips_and_ownership():
     services = [dict(WEB, scheduler='wrr'), dict(DB, mode='snat'),
                 dict(WEB, name='tun', port=81, mode='tun', tunnel_type='gre', scheduler='sh'),

@@ -100,6 +100,7 @@ def fake_kernel(monkeypatch):
     TABLE = FakeTable()
     monkeypatch.setattr(ipvs, 'IpvsClient', FakeClient)
     monkeypatch.setattr(ipvs_server, 'DRAIN_POLL_SECONDS', 0.01)
+    monkeypatch.setattr(ipvs_server, 'DRAIN_SETTLE_SECONDS', 0.02)
     yield TABLE
 
 
@@ -194,6 +195,24 @@ def test_drain_waits_for_active_connections_then_removes(capsys):
     assert result['drain'][0]['removed'] and result['drain'][0]['active_connections'] == 0
     assert TABLE.active[('10.99.1.1', 80)] == [0]  # it polled until zero
     assert [s['address'] for s in result['service']['servers']] == ['10.99.1.2']
+
+
+def test_drain_counts_only_after_connections_being_opened_have_settled(capsys, monkeypatch):
+    # A connection scheduled just before the weight change is inactive (SYN_RECV) for a round trip; the first
+    # count must come after the settle time, never straight after the weight write.
+    events = []
+    real_servers = FakeClient.servers
+    monkeypatch.setattr(FakeClient, 'servers', lambda self, service: events.append('read') or real_servers(self, service))
+    monkeypatch.setattr(ipvs_server.time, 'sleep', lambda seconds: events.append(seconds))
+    real_apply = FakeClient.apply
+    monkeypatch.setattr(FakeClient, 'apply', lambda self, ops: events.append('write') or real_apply(self, ops))
+    TABLE.add(WEB, [dict(address='10.99.1.1', weight=5)])
+    TABLE.active[('10.99.1.1', 80)] = [0]
+    result = run(ipvs_server, dict(WEB, state='drained', drain_timeout=10, remove_after_drain=True,
+                                   servers=[dict(address='10.99.1.1')]), capsys=capsys)
+    assert result['drain'][0]['removed']
+    weight_write = events.index('write')
+    assert events[weight_write + 1:weight_write + 3] == [0.02, 'read']
 
 
 def test_drain_timeout_fails_keeps_weight_zero_and_removes_nothing(capsys):
