@@ -203,7 +203,7 @@ def test_drain_counts_only_after_connections_being_opened_have_settled(capsys, m
     events = []
     real_servers = FakeClient.servers
     monkeypatch.setattr(FakeClient, 'servers', lambda self, service: events.append('read') or real_servers(self, service))
-    monkeypatch.setattr(ipvs_server.time, 'sleep', lambda seconds: events.append(seconds))
+    monkeypatch.setattr(ipvs_server.time, 'sleep', events.append)
     real_apply = FakeClient.apply
     monkeypatch.setattr(FakeClient, 'apply', lambda self, ops: events.append('write') or real_apply(self, ops))
     TABLE.add(WEB, [dict(address='10.99.1.1', weight=5)])
