@@ -196,7 +196,7 @@ def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=No
         return []
     if not isinstance(instances, list):
         raise KeepalivedError('keepalived_vrrp_instances must be a list')
-    script_names = {script['name'] for script in (scripts or [])}
+    # the scripts' own weights, by name (the names are what a track_script may refer to)
     script_weights = {script['name']: script.get('weight') for script in (scripts or [])}
     result, names, routers = [], set(), {}
     for index, instance in enumerate(instances):
@@ -316,7 +316,7 @@ def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=No
         if out['interface'] in [name for name, _weight in out['track_interfaces']]:
             raise KeepalivedError('%s.track_interfaces lists %s, the instance\'s own interface, which it tracks anyway '
                                   '(keepalived refuses it)' % (where, out['interface']))
-        out['track_scripts'] = _tracks(instance.get('track_scripts'), where + '.track_scripts', script_names)
+        out['track_scripts'] = _tracks(instance.get('track_scripts'), where + '.track_scripts', script_weights)
         if out['nopreempt']:
             # A backup with nopreempt never takes over from a master whose priority merely dropped: only a
             # master that leaves (stops, or goes to FAULT on a weight-0 track) hands the VIPs over.
