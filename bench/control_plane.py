@@ -6,7 +6,11 @@
 Methods, each measured in the same run on the same lab host:
   module       lvs.cluster.ipvs_service with the whole table in one call (what the director role does),
                timed as the Ansible task (ssh, module transfer and run included) and as the whole playbook
+  module-host  the same module run on the host itself without Ansible (python3 -m, arguments from a file): what is
+               netlink and the module's own work, without ssh, AnsiballZ and the controller
   module-loop  the same module called once per service (a loop), only for the smallest table
+  ansible-restore  what an Ansible user writes without this collection: a template task writing the rules
+               file and a task running ipvsadm-restore when it changed (after flushing), timed as the two tasks
   ipvsadm      one ipvsadm command per rule, as the usual recipes do (a re-run must flush and re-add)
   restore      one ipvsadm-restore of the whole table (the fastest command-line path; a re-run flushes)
   keepalived   keepalived's own virtual_server blocks (no health checks): first apply = start, then
@@ -116,6 +120,23 @@ echo "in 600 s keepalived never logged '$word complete'" >&2; exit 1
 '''
 
 
+def module_tree(workdir):
+    """A tarball of what the module needs to run on the host without Ansible: ansible.module_utils (the part
+    AnsiballZ ships) and the collection's modules and module_utils, under one directory for PYTHONPATH."""
+    import ansible.module_utils
+    tree = os.path.join(workdir, 'modrun')
+    subprocess.run(['mkdir', '-p', os.path.join(tree, 'ansible'), os.path.join(tree, 'ansible_collections', 'lvs', 'cluster', 'plugins')],
+                   check=True)
+    write(os.path.join(tree, 'ansible', '__init__.py'), '')
+    subprocess.run(['cp', '-r', os.path.dirname(ansible.module_utils.__file__), os.path.join(tree, 'ansible')], check=True)
+    for part in ('modules', 'module_utils'):
+        subprocess.run(['cp', '-r', os.path.join(_bench.ROOT, 'plugins', part),
+                        os.path.join(tree, 'ansible_collections', 'lvs', 'cluster', 'plugins')], check=True)
+    archive = os.path.join(workdir, 'modrun.tar')
+    subprocess.run(['tar', '-C', tree, '--exclude=__pycache__', '-cf', archive, '.'], check=True)
+    return archive
+
+
 def write(path, text):
     with open(path, 'w') as handle:
         handle.write(text)
@@ -156,7 +177,7 @@ class Bench(object):
         if got != sorted(expected):
             raise RuntimeError('%s built a different table: %d lines, expected %d' % (method, len(got), len(expected)))
 
-    def run_size(self, size, runs, methods, ipvsadm_runs=1):
+    def run_size(self, size, runs, methods, ipvsadm_runs=1, after_run=None):
         base, changed = table(size), table(size, changed_weight=True)
         files = {}
         for label, services in (('base', base), ('changed', changed)):
@@ -168,7 +189,9 @@ class Bench(object):
                   ''.join('ipvsadm %s\n' % line for line in lines))
             write(os.path.join(self.workdir, 'rules-%d-%s.restore' % (size, label)), '\n'.join(lines) + '\n')
             write(os.path.join(self.workdir, 'keepalived-%d-%s.conf' % (size, label)), keepalived_conf(services))
-            for kind in ('rules-%d-%s.sh', 'rules-%d-%s.restore', 'keepalived-%d-%s.conf'):
+            write(os.path.join(self.workdir, 'args-%d-%s.json' % (size, label)),
+                  json.dumps({'ANSIBLE_MODULE_ARGS': {'services': services}}))
+            for kind in ('rules-%d-%s.sh', 'rules-%d-%s.restore', 'keepalived-%d-%s.conf', 'args-%d-%s.json'):
                 copy_to_host(os.path.join(self.workdir, kind % (size, label)))
         expected = {'base': ipvsadm_lines(base), 'changed': ipvsadm_lines(changed)}
         remote = '%s/rules-%d' % (REMOTE_DIR, size)
@@ -177,13 +200,19 @@ class Bench(object):
             for method in methods:
                 if method == 'ipvsadm' and run > ipvsadm_runs:
                     continue
-                ssh('ipvsadm -C')
-                if method in ('module', 'module-loop'):
-                    name = 'table.yml' if method == 'module' else 'table_loop.yml'
+                ssh('ipvsadm -C; rm -f /etc/ipvsadm.rules')
+                if method in ('module', 'module-loop', 'ansible-restore'):
+                    name = {'module': 'table.yml', 'module-loop': 'table_loop.yml', 'ansible-restore': 'table_restore.yml'}[method]
                     for phase, label in (('first', 'base'), ('unchanged', 'base'), ('one-weight', 'changed')):
                         task, wall = self.playbook(name, files[label])
                         self.check_table(expected[label], method)
                         self.record(size, method, phase, run, task, playbook_seconds=round(wall, 3))
+                elif method == 'module-host':
+                    run_module = ('PYTHONPATH=%s/modrun python3 -m ansible_collections.lvs.cluster.plugins.modules.ipvs_service %s/args-%d-'
+                                  % (REMOTE_DIR, REMOTE_DIR, size))
+                    for phase, label in (('first', 'base'), ('unchanged', 'base'), ('one-weight', 'changed')):
+                        self.record(size, method, phase, run, timed_on_host(run_module + label + '.json'))
+                        self.check_table(expected[label], method)
                 elif method == 'ipvsadm':
                     self.record(size, method, 'first', run, timed_on_host('sh %s-base.sh' % remote))
                     self.check_table(expected['base'], method)
@@ -210,13 +239,17 @@ class Bench(object):
                         self.record(size, method, phase, run, int(out.strip().splitlines()[-1]) / 1e6)
                     self.check_table(expected['changed'], method)
                     ssh('systemctl stop keepalived')
+            if after_run:
+                after_run()  # written after each run, so that an interrupted benchmark keeps what it measured
         ssh('ipvsadm -C')
 
 
 PHASES = ('first', 'unchanged', 'one-weight')
 METHOD_TEXT = {
     'module': 'lvs.cluster.ipvs_service, whole table in one call',
+    'module-host': 'the same module run on the host without Ansible',
     'module-loop': 'lvs.cluster.ipvs_service, one call per service (loop)',
+    'ansible-restore': 'Ansible: template the rules file, ipvsadm-restore when it changed',
     'ipvsadm': 'ipvsadm, one command per rule',
     'restore': 'ipvsadm-restore of the whole table',
     'keepalived': 'keepalived virtual_server blocks (start, then reload)',
@@ -229,9 +262,12 @@ def summary(doc):
     samples = doc['samples']
     sizes = sorted({s['size'] for s in samples})
     lines = ['## Control plane: converging a table of N services x %d real servers' % doc['real_servers_per_service'], '',
-             'Seconds, median (min-max) over the runs; x = the time divided by the module\'s in the same phase.',
-             'The module is timed as the Ansible task (ssh, transfer and run of the module included); ipvsadm and',
-             'ipvsadm-restore are timed on the host itself, without any ssh.']
+             'Seconds, median (min-max) over the runs; x = the time divided by ipvsadm-restore\'s in the same phase and run',
+             '(the issue\'s targets for the module as an Ansible task: first apply <= x1.5, unchanged <= x1.0, one weight <= x0.5).',
+             'The module is timed as the Ansible task (ssh, transfer and run of the module included), and run on the host',
+             'without Ansible (`python3 -m` with its arguments in a file: netlink and the module\'s own work, Python start-up',
+             'included); "Ansible: template ..., ipvsadm-restore" as its two tasks; ipvsadm and ipvsadm-restore on the host',
+             'itself, without any ssh.']
     if any(s['method'] == 'keepalived' for s in samples):
         lines += ['keepalived is timed on the host from its start or reload command to the timestamp of its own',
                   '"Startup complete" or "Reload complete" journal entry (logged once its checker has programmed IPVS).']
@@ -242,36 +278,53 @@ def summary(doc):
               '|---:|---|---:|---|---|---|']
     for size in sizes:
         at_size = [s for s in samples if s['size'] == size]
-        module = {phase: statistics.median([s['seconds'] for s in at_size if s['method'] == 'module' and s['phase'] == phase])
-                  for phase in PHASES}
-        for method in ('module', 'module-loop', 'ipvsadm', 'restore', 'keepalived'):
+        restore = {phase: statistics.median([s['seconds'] for s in at_size if s['method'] == 'restore' and s['phase'] == phase] or [0])
+                   for phase in PHASES}
+        for method in ('module', 'module-host', 'module-loop', 'ansible-restore', 'ipvsadm', 'restore', 'keepalived'):
             rows = [s for s in at_size if s['method'] == method]
             if not rows:
                 continue
             cells = []
             for phase in PHASES:
                 values = [s['seconds'] for s in rows if s['phase'] == phase]
+                if not values:
+                    cells.append('-')
+                    continue
                 cell = spread(values)
-                if method != 'module' and module[phase]:
-                    cell += ' (x%.2g)' % (statistics.median(values) / module[phase])
+                if method != 'restore' and restore[phase]:
+                    cell += ' (x%.2g)' % (statistics.median(values) / restore[phase])
                 cells.append(cell)
             runs = len({s['run'] for s in rows})
             lines.append('| %d | %s | %d | %s |' % (size, METHOD_TEXT[method], runs, ' | '.join(cells)))
+    if doc.get('previous'):
+        lines += ['', doc['previous']['title'], '', '| services | method | first apply | unchanged re-run | one weight changed |',
+                  '|---:|---|---|---|---|']
+        for row in doc['previous']['rows']:
+            lines.append('| %d | %s | %s |' % (row['size'], row['method'], ' | '.join('%.2f' % value for value in row['seconds'])))
     module_walls = [s for s in samples if s['method'] == 'module' and 'playbook_seconds' in s]
     if module_walls:
         lines += ['', 'The whole `ansible-playbook` run around the module (controller start-up included), median seconds:', '',
                   '| services | first apply | unchanged re-run | one weight changed |', '|---:|---|---|---|']
         for size in sizes:
-            cells = [spread([s['playbook_seconds'] for s in module_walls if s['size'] == size and s['phase'] == phase])
+            cells = [spread([s['playbook_seconds'] for s in module_walls if s['size'] == size and s['phase'] == phase] or [0])
                      for phase in PHASES]
             lines.append('| %d | %s |' % (size, ' | '.join(cells)))
     return lines
 
 
+def save(bench, out, kernel, previous):
+    doc = {'benchmark': 'control_plane', 'real_servers_per_service': REAL_SERVERS, 'kernel': kernel,
+           'samples': bench.samples, 'load': os.getloadavg()[0]}
+    if previous:
+        doc['previous'] = previous
+    _bench.write_json(out, doc)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--sizes', default='10,100,1000', help='table sizes (services), comma-separated')
-    parser.add_argument('--runs', type=int, default=3, help='runs per size (the largest size runs once)')
+    parser.add_argument('--runs', type=int, default=3, help='runs per size (sizes above --single-above run once)')
+    parser.add_argument('--single-above', type=int, default=1000, help='tables larger than this are measured once')
     parser.add_argument('--loop-max', type=int, default=10, help='largest table also measured with a loop per service')
     parser.add_argument('--ipvsadm-max', type=int, default=100, help='largest table also measured with ipvsadm per rule')
     parser.add_argument('--ipvsadm-runs', type=int, default=1, help='runs of ipvsadm per rule (a fork per rule is slow here)')
@@ -280,26 +333,29 @@ def main():
     parser.add_argument('--out', required=True, help='JSON file for the samples')
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(',')]
+    previous = None
+    if os.path.exists(args.out):
+        # figures of an earlier version kept by hand in the JSON ('previous'), carried over to the new samples
+        with open(args.out) as handle:
+            previous = json.load(handle).get('previous')
     _bench.create_hosts('control_plane.yml')
     _bench.ansible_playbook(['-i', _bench.inventory(), os.path.join(BENCH, 'playbooks', 'prepare.yml')])
     ssh('mkdir -p %s' % REMOTE_DIR)
     bench = Bench(tempfile.mkdtemp(prefix='lvs-bench-'))
     write(os.path.join(bench.workdir, 'ka-timer.sh'), KEEPALIVED_TIMER)
     copy_to_host(os.path.join(bench.workdir, 'ka-timer.sh'))
+    copy_to_host(module_tree(bench.workdir))
+    ssh('mkdir -p %s/modrun && tar -C %s/modrun -xf %s/modrun.tar' % (REMOTE_DIR, REMOTE_DIR, REMOTE_DIR))
     kernel = ssh('uname -r').strip()
     for size in sizes:
-        methods = ['module', 'restore'] + (['keepalived'] if args.keepalived else [])
+        methods = ['module', 'module-host', 'ansible-restore', 'restore'] + (['keepalived'] if args.keepalived else [])
         if size <= args.ipvsadm_max:
             methods.append('ipvsadm')
         if size <= args.loop_max:
             methods.append('module-loop')
-        runs = 1 if size == max(sizes) and len(sizes) > 1 and size > 100 else args.runs
+        runs = 1 if size > args.single_above else args.runs
         print('table of %d services x %d real servers: %s, %d run(s)' % (size, REAL_SERVERS, ', '.join(methods), runs), flush=True)
-        bench.run_size(size, runs, methods, args.ipvsadm_runs)
-        # written after each size, so that an interrupted run keeps what it measured
-        doc = {'benchmark': 'control_plane', 'real_servers_per_service': REAL_SERVERS, 'kernel': kernel,
-               'samples': bench.samples, 'load': os.getloadavg()[0]}
-        _bench.write_json(args.out, doc)
+        bench.run_size(size, runs, methods, args.ipvsadm_runs, after_run=lambda: save(bench, args.out, kernel, previous))
         print('samples written to %s' % args.out, flush=True)
 
 

@@ -17,7 +17,7 @@ import importlib
 import json
 import os
 
-ORDER = ('control_plane', 'ansible_cost', 'failover', 'dataplane')
+ORDER = ('control_plane', 'planning', 'ansible_cost', 'failover', 'dataplane')
 
 
 def main():

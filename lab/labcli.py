@@ -10,6 +10,8 @@ See docs/lab.md. Run `lab --help` for the commands.
 """
 
 import argparse
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -35,10 +37,28 @@ INVENTORY = os.path.join(HOME, 'inventory.yml')
 LABCTL = os.path.join(LAB_DIR, 'guest', 'labctl.py')
 IMAGE_INPUTS = os.path.join(LAB_DIR, 'image')
 
-SUITE = 'bookworm'
-MIRRORS = ['deb http://deb.debian.org/debian bookworm main',
-           'deb http://deb.debian.org/debian bookworm-updates main',
-           'deb http://deb.debian.org/debian-security bookworm-security main']
+# The Debian release of the guest (and so of every lab host): Debian 12 (bookworm, kernel 6.1) or
+# Debian 13 (trixie, kernel 6.12). LVS_LAB_SUITE, `lab image/up --suite` or a scenario file's `suite:`
+# chooses; each suite has an image of its own in the cache, keyed by its inputs.
+SUITES = ('bookworm', 'trixie')
+DEFAULT_SUITE = 'bookworm'
+SUITE = os.environ.get('LVS_LAB_SUITE') or DEFAULT_SUITE
+
+
+def mirrors(suite):
+    return ['deb http://deb.debian.org/debian %s main' % suite,
+            'deb http://deb.debian.org/debian %s-updates main' % suite,
+            'deb http://deb.debian.org/debian-security %s-security main' % suite]
+
+
+def choose_suite(suite, source):
+    """Set the suite this command works on; refuse one the lab has no image recipe for."""
+    global SUITE  # pylint: disable=global-statement
+    if suite not in SUITES:
+        raise LabError('%s: suite %r is not one the lab builds (%s)' % (source, suite, ', '.join(SUITES)))
+    SUITE = suite
+
+
 # Bump when the way an image is made changes in a way its input files do not show.
 IMAGE_FORMAT = '1'
 IMAGE_SIZE = '6G'
@@ -48,6 +68,11 @@ GUEST_CPU_MODEL = os.environ.get('LVS_LAB_CPU_MODEL', 'max')
 BOOT_TIMEOUT = 300
 GUEST_ALIAS = 'lab-guest'
 MGMT_WILDCARD = '172.31.255.*'
+LOCK_FILE = os.path.join(HOME, 'lock')
+# Commands that change the lab take its lock; the others (status, exec, ssh...) only read it.
+LOCKED_COMMANDS = ('image', 'up', 'down', 'create', 'destroy', 'reset', 'stop', 'start', 'restart')
+# How long a created, reset or started host may take to answer ssh after its systemd said it was up.
+SSH_READY_TIMEOUT = 60
 
 
 class LabError(Exception):
@@ -84,6 +109,42 @@ def run(args, check=True, **kwargs):
     return proc
 
 
+class LabLock:
+    """One command at a time per lab home: a `lab destroy` run while `lab create` was still creating
+    left hosts with the wrong management addresses. A second command waits for the first (it says
+    which), then runs; the kernel drops the lock when its holder dies, so a killed command never
+    leaves the lab locked."""
+
+    def __init__(self, command):
+        self.command = command
+        self.handle = None
+
+    def __enter__(self):
+        os.makedirs(HOME, exist_ok=True)
+        self.handle = open(LOCK_FILE, 'a+')  # pylint: disable=consider-using-with
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or 'another lab command'
+            say('waiting for %s to finish (lock %s)' % (holder, LOCK_FILE))
+            fcntl.flock(self.handle, fcntl.LOCK_EX)
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write('`lab %s` (pid %d)\n' % (self.command, os.getpid()))
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.seek(0)
+        self.handle.truncate()
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+        return False
+
+
 # ---------------------------------------------------------------- image
 
 def image_hash():
@@ -91,11 +152,13 @@ def image_hash():
     digest = hashlib.sha256()
     digest.update(IMAGE_FORMAT.encode())
     digest.update(SUITE.encode())
-    digest.update('\n'.join(MIRRORS).encode())
+    digest.update('\n'.join(mirrors(SUITE)).encode())
     for base, dirs, files in os.walk(IMAGE_INPUTS):
         dirs.sort()
         for name in sorted(files):
             path = os.path.join(base, name)
+            if name.startswith('packages-') and name != 'packages-%s.txt' % SUITE:
+                continue  # another suite's packages: not an input of this image
             digest.update(os.path.relpath(path, IMAGE_INPUTS).encode())
             digest.update(oct(os.stat(path).st_mode & 0o7777).encode())
             with open(path, 'rb') as handle:
@@ -112,17 +175,24 @@ def ensure_key():
 
 
 def packages():
-    with open(os.path.join(IMAGE_INPUTS, 'packages.txt')) as handle:
-        lines = [line.split('#', 1)[0].strip() for line in handle]
-    return [line for line in lines if line]
+    """packages.txt (every suite) and packages-SUITE.txt (this suite's own names and extras)."""
+    names = []
+    for listing in ('packages.txt', 'packages-%s.txt' % SUITE):
+        path = os.path.join(IMAGE_INPUTS, listing)
+        if os.path.exists(path):
+            with open(path) as handle:
+                names += [line.split('#', 1)[0].strip() for line in handle]
+    return [name for name in names if name]
 
 
 def cmd_image(args):
+    if getattr(args, 'suite', None):
+        choose_suite(args.suite, '--suite')
     ensure_key()
     digest = image_hash()
     target = os.path.join(IMAGES, digest)
     if os.path.exists(os.path.join(target, 'root.img')) and not args.force:
-        say('image %s is up to date (%s)' % (digest, target))
+        say('image %s (%s) is up to date (%s)' % (digest, SUITE, target))
         return target
     for tool in ('mmdebstrap', 'mkfs.ext4', 'qemu-img', 'qemu-system-x86_64'):
         if shutil.which(tool) is None:
@@ -135,14 +205,15 @@ def cmd_image(args):
         env = dict(os.environ)
         with open(KEY + '.pub') as handle:
             env['LAB_PUBKEY'] = handle.read().strip()
-        with Step('building the guest tree with mmdebstrap (%d packages; log: %s)' % (len(packages()), log_path)):
+        with Step('building the %s guest tree with mmdebstrap (%d packages; log: %s)'
+                  % (SUITE, len(packages()), log_path)):
             with open(log_path, 'w') as log:
                 proc = subprocess.run(
                     ['mmdebstrap', '--variant=minbase', '--include=' + ','.join(packages()),
                      '--skip=cleanup/apt/lists',
                      '--setup-hook=cp -a %s/rootfs/. "$1"/' % IMAGE_INPUTS,
                      '--customize-hook=%s/customize.sh "$1"' % IMAGE_INPUTS,
-                     SUITE, tree] + MIRRORS, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
+                     SUITE, tree] + mirrors(SUITE), stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
             if proc.returncode != 0:
                 raise LabError('mmdebstrap failed; the last lines of %s:\n%s' % (log_path, tail(log_path, 25)))
         with Step('making the disk image'):
@@ -158,6 +229,8 @@ def cmd_image(args):
             shutil.rmtree(tree)
             with open(os.path.join(build, 'kernel-version'), 'w') as handle:
                 handle.write(version + '\n')
+            with open(os.path.join(build, 'suite'), 'w') as handle:
+                handle.write(SUITE + '\n')
         if os.path.exists(target):
             shutil.rmtree(target)
         os.rename(build, target)
@@ -165,7 +238,7 @@ def cmd_image(args):
         shutil.rmtree(build, ignore_errors=True)
         raise
     prune_images(keep=digest)
-    say('image %s ready in %s' % (digest, target))
+    say('image %s (%s) ready in %s' % (digest, SUITE, target))
     return target
 
 
@@ -274,14 +347,27 @@ def guest_reachable():
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
+def spec_suite(path):
+    """The suite a scenario file asks for (`suite:`), or the lab's default."""
+    with open(path) as handle:
+        spec = yaml.safe_load(handle)
+    suite = spec.get('suite') if isinstance(spec, dict) else None
+    return suite or os.environ.get('LVS_LAB_SUITE') or DEFAULT_SUITE
+
+
 def cmd_up(args):
+    if getattr(args, 'spec', None):
+        choose_suite(spec_suite(args.spec), args.spec)
+    elif getattr(args, 'suite', None):
+        choose_suite(args.suite, '--suite')
     image_dir = cmd_image(argparse.Namespace(force=False))
     digest = os.path.basename(image_dir)
     os.utime(image_dir)  # in use: prune_images keeps it
     pid = guest_pid()
     if pid:
         if read_guest('image') == digest and guest_reachable():
-            say('guest already running (pid %d, image %s, ssh port %s): reusing it' % (pid, digest, read_guest('port')))
+            say('guest already running (pid %d, %s image %s, ssh port %s): reusing it'
+                % (pid, SUITE, digest, read_guest('port')))
             return
         say('the running guest (pid %d) uses image %s, not %s: stopping it' % (pid, read_guest('image'), digest))
         cmd_down(args)
@@ -308,6 +394,8 @@ def cmd_up(args):
             handle.write(str(port))
         with open(guest_file('image'), 'w') as handle:
             handle.write(digest)
+        with open(guest_file('suite'), 'w') as handle:
+            handle.write(SUITE)
         write_ssh_config(port)
         deadline = time.time() + BOOT_TIMEOUT
         while not guest_reachable():
@@ -340,7 +428,7 @@ def cmd_down(_args):
     if os.path.exists(SSH_CONFIG):
         subprocess.run(['ssh', '-F', SSH_CONFIG, '-O', 'exit', GUEST_ALIAS], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=False)
-    for name in ('overlay.qcow2', 'qemu.pid', 'port', 'image'):
+    for name in ('overlay.qcow2', 'qemu.pid', 'port', 'image', 'suite'):
         if os.path.exists(guest_file(name)):
             os.remove(guest_file(name))
     for path in (HOSTS_FILE, INVENTORY, SSH_CONFIG):
@@ -376,6 +464,8 @@ def validate_spec(spec, source):
     """Refuse a bad scenario file with a message that names the place, before the guest is touched."""
     if not isinstance(spec, dict) or not isinstance(spec.get('hosts'), dict) or not spec['hosts']:
         raise LabError('%s: needs a mapping `hosts:` with at least one host' % source)
+    if spec.get('suite') is not None and spec['suite'] not in SUITES:
+        raise LabError('%s: `suite:` must be one of %s' % (source, ', '.join(SUITES)))
     segments = spec.get('segments') or {}
     if not isinstance(segments, dict):
         raise LabError('%s: `segments:` must be a mapping of segment name to options' % source)
@@ -422,14 +512,35 @@ def record_hosts(spec, result):
     write_inventory(INVENTORY)
 
 
+def wait_ssh(names):
+    """Every host named answers ssh on its management address, or the command fails naming it."""
+    deadline = time.time() + SSH_READY_TIMEOUT
+    pending = sorted(names)
+    while pending:
+        pending = [name for name in pending if subprocess.run(
+            ['ssh', '-F', SSH_CONFIG, '-o', 'ConnectTimeout=5', name, 'true'], check=False,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0]
+        if pending and time.time() > deadline:
+            raise LabError('host(s) %s booted but do not answer ssh after %d s; see: lab exec guest -- '
+                           'journalctl -M HOST -b -u ssh' % (' '.join(pending), SSH_READY_TIMEOUT))
+        if pending:
+            time.sleep(1)
+
+
 def cmd_create(args):
     with open(args.spec) as handle:
         spec = yaml.safe_load(handle)
     validate_spec(spec, args.spec)
     require_guest()
+    wanted = spec.get('suite') or os.environ.get('LVS_LAB_SUITE') or DEFAULT_SUITE
+    running = read_guest('suite') or DEFAULT_SUITE
+    if wanted != running:
+        raise LabError('%s asks for a %s guest, the running guest is %s: run `lab up --spec %s` first'
+                       % (args.spec, wanted, running, args.spec))
     with Step('creating %d lab host(s) from %s' % (len(spec['hosts']), args.spec)):
         result = labctl('create', guest_spec(spec))
         record_hosts(spec, result)
+        wait_ssh(spec['hosts'])
     say('inventory: %s   ssh config: %s' % (INVENTORY, SSH_CONFIG))
 
 
@@ -444,7 +555,8 @@ def cmd_destroy(args):
 def cmd_reset(args):
     require_guest()
     with Step('resetting %s to fresh hosts' % (' '.join(args.hosts) if args.hosts else 'every lab host')):
-        labctl('reset', {'hosts': args.hosts})
+        result = labctl('reset', {'hosts': args.hosts})
+        wait_ssh(args.hosts or result['hosts'])
 
 
 def power(action, args):
@@ -453,6 +565,8 @@ def power(action, args):
     label = {'stop': 'powering off', 'start': 'powering on', 'restart': 'rebooting'}[action]
     with Step('%s %s%s' % (label, args.host, ' (hard)' if doc['hard'] else '')):
         labctl('power', doc)
+        if action in ('start', 'restart'):
+            wait_ssh([args.host])
 
 
 def inventory_doc():
@@ -523,8 +637,9 @@ def cmd_status(_args):
     if not pid:
         print('guest: not running   (lab up starts it)')
         return
-    print('guest: running, pid %d, image %s, ssh 127.0.0.1:%s, console log %s'
-          % (pid, read_guest('image'), read_guest('port'), guest_file('console.log')))
+    print('guest: running, pid %d, %s image %s, ssh 127.0.0.1:%s, console log %s'
+          % (pid, read_guest('suite') or DEFAULT_SUITE, read_guest('image'), read_guest('port'),
+             guest_file('console.log')))
     result = labctl('status', {})
     hosts = load_hosts()['hosts']
     print('segments: %s' % (' '.join(result['segments']) or '-'))
@@ -547,8 +662,14 @@ def main(argv=None):
     sub = parser.add_subparsers(dest='command', required=True)
     image = sub.add_parser('image', help='build the guest image unless an identical one is cached')
     image.add_argument('--force', action='store_true', help='rebuild even if cached')
+    image.add_argument('--suite', choices=SUITES, help='Debian release of the guest (default: LVS_LAB_SUITE or %s)'
+                       % DEFAULT_SUITE)
     image.set_defaults(func=cmd_image)
-    sub.add_parser('up', help='build the image if needed and boot the guest (reuses a running one)').set_defaults(func=cmd_up)
+    up = sub.add_parser('up', help='build the image if needed and boot the guest (reuses a running one)')
+    up.add_argument('--suite', choices=SUITES, help='Debian release of the guest (default: LVS_LAB_SUITE or %s)'
+                    % DEFAULT_SUITE)
+    up.add_argument('--spec', help="a scenario file: boot the suite its `suite:` names")
+    up.set_defaults(func=cmd_up)
     sub.add_parser('down', help='stop the guest (only the QEMU this lab started) and forget its hosts').set_defaults(func=cmd_down)
     create = sub.add_parser('create', help='create the segments and hosts a scenario file declares')
     create.add_argument('spec', help='YAML file with segments: and hosts: (see docs/lab.md)')
@@ -582,7 +703,11 @@ def main(argv=None):
     console.set_defaults(func=cmd_console)
     args = parser.parse_args(argv)
     try:
-        args.func(args)
+        if args.command in LOCKED_COMMANDS:
+            with LabLock(args.command):
+                args.func(args)
+        else:
+            args.func(args)
     except LabError as exc:
         say('error: %s' % exc)
         return 1

@@ -40,6 +40,9 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._started[task._uuid] = time.time()
 
+    def v2_playbook_on_handler_task_start(self, task):
+        self._started[task._uuid] = time.time()
+
     def _record(self, result, status):
         if not self._path:
             return
@@ -47,7 +50,7 @@ class CallbackModule(CallbackBase):
         seconds = time.time() - self._started.get(task._uuid, time.time())
         # a loop runs the module once per item: that is what a regression to a loop per real server shows
         items = result._result.get('results')
-        line = {'task': task.get_name(), 'host': result._host.get_name(), 'status': status,
+        line = {'task': task.get_name(), 'uuid': task._uuid, 'host': result._host.get_name(), 'status': status,
                 'changed': bool(result._result.get('changed')), 'seconds': round(seconds, 3),
                 'action': task.action, 'items': len(items) if isinstance(items, list) else None}
         with open(self._path, 'a') as handle:

@@ -51,7 +51,8 @@ options:
       - In M(lvs.cluster.ipvs_service) this is the complete list of the service's real servers; unlisted ones are kept
         unless I(purge_servers=true). Omit it to leave the real servers alone.
       - In M(lvs.cluster.ipvs_server) these are the servers that I(state) applies to; other servers of the service are never touched.
-      - With I(state=absent) or I(state=drained) (M(lvs.cluster.ipvs_server)) only I(address) and I(port) of an entry are used.
+      - With I(state=absent) or I(state=drained) (M(lvs.cluster.ipvs_server)) only I(address) and I(port) of an entry are used,
+        and any other setting given in it is refused.
       - Every entry is validated against the service before anything changes; an entry is a complete declaration,
         so an omitted setting means its default, not "keep what the kernel has".
     type: list

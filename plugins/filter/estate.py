@@ -1,41 +1,35 @@
 # -*- coding: utf-8 -*-
 # Copyright: lvs.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the estate's one data model (lvs_virtual_services); see docs/estate.md."""
+"""Filters over the estate's one data model (lvs_virtual_services); see docs/estate.md.
+
+virtual_services expands the estate against the inventory; every other filter takes its result.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.lvs.cluster.plugins.module_utils import _estate
-
-
-def _plain(hostvars, groups):
-    """HostVars is lazy and templated on access; read only what the model uses, once per host."""
-    wanted = ('lvs_address', 'ansible_host', 'lvs_port', 'lvs_weight', 'lvs_overrides', 'lvs_nat_gateway')
-    plain = {}
-    for members in (groups or {}).values():
-        for host in members:
-            if host in plain:
-                continue
-            hvars = hostvars[host] if host in hostvars else {}
-            plain[host] = {key: hvars[key] for key in wanted if key in hvars}
-    return plain
+from ansible_collections.lvs.cluster.plugins.plugin_utils import (
+    _director_plan, _estate, _hostvars, _ipvs_rules, _realserver_plan)
+from ansible_collections.lvs.cluster.plugins.plugin_utils._filter_errors import refusing
 
 
+@refusing('bad estate')
 def virtual_services(services, hostvars, groups):
-    """lvs_virtual_services checked and expanded: each service with its real servers as ``members``."""
-    try:
-        return _estate.virtual_services(services, _plain(hostvars, groups), dict(groups))
-    except _estate.EstateError as exc:
-        raise AnsibleFilterError('bad estate: %s' % exc)
+    """lvs_virtual_services checked and expanded: each service with its real servers as ``members``.
+
+    An estate this filter already expanded (a play's fact, passed as a role's <role>_virtual_services) is
+    returned as it is, so that a play expands the estate once.
+    """
+    if _estate.is_expanded(services):
+        return services
+    return _estate.virtual_services(services, _hostvars.read_hostvars(hostvars, groups), dict(groups))
 
 
 def ipvs_service_args(service):
     """The arguments of lvs.cluster.ipvs_service that converge one expanded service."""
-    return _estate.ipvs_service_args(service)
+    return _ipvs_rules.ipvs_service_args(service)
 
 
 def served_by(services, host):
@@ -48,42 +42,47 @@ def proxy_services(services, host, owner):
     return _estate.proxy_services(services, host, owner)
 
 
+@refusing('bad estate')
 def realserver_plan(services, host):
     """What one real server needs: VIPs per device, ARP settings, tunnel modules, its NAT gateway."""
-    try:
-        return _estate.realserver_plan(services, host)
-    except _estate.EstateError as exc:
-        raise AnsibleFilterError('bad estate: %s' % exc)
+    return _realserver_plan.realserver_plan(services, host)
 
 
+def realserver_record_union(previous, plan):
+    """A real server's record before a run changes anything: what the previous record and the plan set."""
+    return _realserver_plan.record_union(previous, plan)
+
+
+@refusing('bad estate')
 def ipvsadm_rules(services):
     """Expanded services as ipvsadm-restore lines (the table a director restores at boot)."""
-    return _estate.ipvsadm_rules(services)
+    return _ipvs_rules.ipvsadm_rules(services)
 
 
+@refusing('bad estate')
 def director_plan(services, ipvs_sysctls=None):
     """What a director needs for the services it owns: kernel modules, sysctls, VIPs, saved table, records."""
-    return _estate.director_plan(services, ipvs_sysctls)
+    return _director_plan.director_plan(services, ipvs_sysctls)
 
 
 def removed_services(previous_records, plan):
     """Records of services a director programmed before and must now remove."""
-    return _estate.removed_services(previous_records, plan)
+    return _director_plan.removed_services(previous_records, plan)
 
 
 def leaving_servers(service, kernel_services):
     """Real servers the kernel holds for an expanded service that the estate no longer lists."""
-    return _estate.leaving_servers(service, kernel_services)
+    return _director_plan.leaving_servers(service, kernel_services)
 
 
 def kernel_servers(ident, kernel_services):
     """The real servers the kernel holds for one service (named by service_ident or a director record)."""
-    return _estate.kernel_servers(ident, kernel_services)
+    return _director_plan.kernel_servers(ident, kernel_services)
 
 
 def service_ident(service):
     """The options that name a service to ipvs_service / ipvs_server."""
-    return _estate.service_ident(service)
+    return _ipvs_rules.service_ident(service)
 
 
 class FilterModule(object):
@@ -94,6 +93,7 @@ class FilterModule(object):
             'served_by': served_by,
             'proxy_services': proxy_services,
             'realserver_plan': realserver_plan,
+            'realserver_record_union': realserver_record_union,
             'ipvsadm_rules': ipvsadm_rules,
             'director_plan': director_plan,
             'removed_services': removed_services,

@@ -7,17 +7,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _estate, _nginx_plan
+from ansible_collections.lvs.cluster.plugins.plugin_utils._filter_errors import refusing
 
-from ansible_collections.lvs.cluster.plugins.module_utils import _nginx
 
-
-def nginx_upstream_plan(services, defaults):
-    """Upstream groups and server blocks (http and stream) for the proxy services nginx serves on a host."""
-    try:
-        return _nginx.plan(services, dict(defaults or {}))
-    except _nginx.NginxError as exc:
-        raise AnsibleFilterError('bad nginx settings: %s' % exc)
+@refusing('bad nginx settings')
+def nginx_upstream_plan(services, host, defaults):
+    """Upstream groups and server blocks (http and stream) for the proxy services nginx serves on the host,
+    from the expanded estate."""
+    return _nginx_plan.plan(_estate.proxy_services(services, host, 'nginx'), dict(defaults or {}))
 
 
 class FilterModule(object):

@@ -1,14 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: lvs.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""IPVS over generic netlink: one socket per module run, faithful encode and decode, rollback.
+"""IPVS over generic netlink: one socket per module run, faithful encode and decode, batches, rollback.
 
-This talks to the kernel with pyroute2's generic-netlink socket and its own message classes
-instead of pyroute2's high-level ``pyroute2.ipvs.IPVS``, which (0.9.7) reads the service
-timeout back as 0, refuses firewall-mark services with EINVAL, maps "update" to a DEL message
-and misreads destinations, scheduler names and fwmark services (pyroute2 issues #1417, #1418,
-#1459). Addresses and netmasks are carried as raw bytes and decoded here by address family,
-because the kernel sends 16 bytes for every address and an IPv6 netmask is a prefix length.
+The attributes are those of include/uapi/linux/ip_vs.h, encoded as ipvsadm (libipvs) sends them:
+addresses as the 16 bytes of a union nf_inet_addr whatever the family, ports in network order, an IPv4
+persistence netmask as a mask in network order and an IPv6 one as a prefix length. pyroute2's IPVS layer
+is not used: it read the service timeout back as 0, refused firewall-mark services and misread
+destinations (pyroute2 issues #1417, #1418, #1459); why no pyroute2 at all: _ipvs_netlink.
 
 Private to this collection: its interface may change without notice.
 """
@@ -18,21 +17,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import socket
+import struct
 
-from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_model as model
-
-try:
-    from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, genlmsg, nla
-    from pyroute2.netlink.exceptions import NetlinkError
-    from pyroute2.netlink.generic import GenericNetlinkSocket
-except ImportError:  # reported by _pyroute2.require_pyroute2 before anything here is used
-    genlmsg = nla = object
-    NetlinkError = OSError
-    GenericNetlinkSocket = None
-    NLM_F_ACK = NLM_F_DUMP = NLM_F_REQUEST = 0
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as nl
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_values as values
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import inverse
 
 GENL_NAME = 'IPVS'
-GENL_VERSION = 1
 
 # include/uapi/linux/ip_vs.h, enum IPVS_CMD_*
 CMD_NEW_SERVICE = 1
@@ -44,21 +36,36 @@ CMD_SET_DEST = 6
 CMD_DEL_DEST = 7
 CMD_GET_DEST = 8
 
+CMD_ATTR_SERVICE = 1
+CMD_ATTR_DEST = 2
+
+# IPVS_SVC_ATTR_*
+SVC_AF, SVC_PROTOCOL, SVC_ADDR, SVC_PORT, SVC_FWMARK, SVC_SCHED_NAME = 1, 2, 3, 4, 5, 6
+SVC_FLAGS, SVC_TIMEOUT, SVC_NETMASK, SVC_STATS, SVC_PE_NAME, SVC_STATS64 = 7, 8, 9, 10, 11, 12
+# IPVS_DEST_ATTR_*
+DEST_ADDR, DEST_PORT, DEST_FWD_METHOD, DEST_WEIGHT, DEST_U_THRESH, DEST_L_THRESH = 1, 2, 3, 4, 5, 6
+DEST_ACTIVE_CONNS, DEST_INACT_CONNS, DEST_PERSIST_CONNS, DEST_STATS, DEST_ADDR_FAMILY = 7, 8, 9, 10, 11
+DEST_STATS64, DEST_TUN_TYPE, DEST_TUN_PORT, DEST_TUN_FLAGS = 12, 13, 14, 15
+
+# IPVS_STATS_ATTR_* 1..10, in ipvsadm --stats / --rate column order: (counter name, rate name, 32-bit layout)
+STATS_FIELDS = (
+    ('connections', None, 'I'), ('incoming_packets', None, 'I'), ('outgoing_packets', None, 'I'),
+    ('incoming_bytes', None, 'Q'), ('outgoing_bytes', None, 'Q'),
+    (None, 'connections', 'I'), (None, 'incoming_packets', 'I'), (None, 'outgoing_packets', 'I'),
+    (None, 'incoming_bytes', 'I'), (None, 'outgoing_bytes', 'I'),
+)
+
 NO_IPVS_MESSAGE = 'the kernel has no IPVS (load ip_vs): the generic netlink family "IPVS" does not exist'
 
-STATS_FIELDS = (
-    # (attribute, counter name, rate name) in ipvsadm --stats / --rate column order
-    ('IPVS_STATS_ATTR_CONNS', 'connections', None),
-    ('IPVS_STATS_ATTR_INPKTS', 'incoming_packets', None),
-    ('IPVS_STATS_ATTR_OUTPKTS', 'outgoing_packets', None),
-    ('IPVS_STATS_ATTR_INBYTES', 'incoming_bytes', None),
-    ('IPVS_STATS_ATTR_OUTBYTES', 'outgoing_bytes', None),
-    ('IPVS_STATS_ATTR_CPS', None, 'connections'),
-    ('IPVS_STATS_ATTR_INPPS', None, 'incoming_packets'),
-    ('IPVS_STATS_ATTR_OUTPPS', None, 'outgoing_packets'),
-    ('IPVS_STATS_ATTR_INBPS', None, 'incoming_bytes'),
-    ('IPVS_STATS_ATTR_OUTBPS', None, 'outgoing_bytes'),
-)
+U16 = struct.Struct('=H')
+BE16 = struct.Struct('!H')
+U32 = struct.Struct('=I')
+FLAGS = struct.Struct('=II')
+PROTOCOL_NAMES = dict((number, name) for name, number in values.PROTOCOLS.items())
+FORWARDING_NAMES = dict((number, name) for name, number in values.FORWARDING.items())
+TUNNEL_TYPE_NAMES = dict((number, name) for name, number in values.TUNNEL_TYPES.items())
+TUNNEL_CHECKSUM_NAMES = dict((number, name) for name, number in values.TUNNEL_CHECKSUMS.items())
+AF_IPV6 = values.FAMILIES['ipv6']
 
 
 class IpvsError(Exception):
@@ -78,121 +85,17 @@ class IpvsApplyError(IpvsError):
         self.rollback_failures = rollback_failures
 
 
-class _stats32(nla):
-    nla_map = (
-        ('IPVS_STATS_ATTR_UNSPEC', 'none'),
-        ('IPVS_STATS_ATTR_CONNS', 'uint32'),
-        ('IPVS_STATS_ATTR_INPKTS', 'uint32'),
-        ('IPVS_STATS_ATTR_OUTPKTS', 'uint32'),
-        ('IPVS_STATS_ATTR_INBYTES', 'uint64'),
-        ('IPVS_STATS_ATTR_OUTBYTES', 'uint64'),
-        ('IPVS_STATS_ATTR_CPS', 'uint32'),
-        ('IPVS_STATS_ATTR_INPPS', 'uint32'),
-        ('IPVS_STATS_ATTR_OUTPPS', 'uint32'),
-        ('IPVS_STATS_ATTR_INBPS', 'uint32'),
-        ('IPVS_STATS_ATTR_OUTBPS', 'uint32'),
-        ('IPVS_STATS_ATTR_PAD', 'none'),
-    )
-
-
-class _stats64(nla):
-    nla_map = (
-        ('IPVS_STATS_ATTR_UNSPEC', 'none'),
-        ('IPVS_STATS_ATTR_CONNS', 'uint64'),
-        ('IPVS_STATS_ATTR_INPKTS', 'uint64'),
-        ('IPVS_STATS_ATTR_OUTPKTS', 'uint64'),
-        ('IPVS_STATS_ATTR_INBYTES', 'uint64'),
-        ('IPVS_STATS_ATTR_OUTBYTES', 'uint64'),
-        ('IPVS_STATS_ATTR_CPS', 'uint64'),
-        ('IPVS_STATS_ATTR_INPPS', 'uint64'),
-        ('IPVS_STATS_ATTR_OUTPPS', 'uint64'),
-        ('IPVS_STATS_ATTR_INBPS', 'uint64'),
-        ('IPVS_STATS_ATTR_OUTBPS', 'uint64'),
-        ('IPVS_STATS_ATTR_PAD', 'none'),
-    )
-
-
-class IpvsMessage(genlmsg):
-    """IPVS generic netlink message with every attribute of Linux 6.x, in kernel byte order."""
-
-    prefix = 'IPVS_CMD_ATTR_'
-    nla_map = (
-        ('IPVS_CMD_ATTR_UNSPEC', 'none'),
-        ('IPVS_CMD_ATTR_SERVICE', 'service'),
-        ('IPVS_CMD_ATTR_DEST', 'dest'),
-        ('IPVS_CMD_ATTR_DAEMON', 'none'),
-        ('IPVS_CMD_ATTR_TIMEOUT_TCP', 'uint32'),
-        ('IPVS_CMD_ATTR_TIMEOUT_TCP_FIN', 'uint32'),
-        ('IPVS_CMD_ATTR_TIMEOUT_UDP', 'uint32'),
-    )
-
-    class service(nla):
-        prefix = 'IPVS_SVC_ATTR_'
-        nla_map = (
-            ('IPVS_SVC_ATTR_UNSPEC', 'none'),
-            ('IPVS_SVC_ATTR_AF', 'uint16'),
-            ('IPVS_SVC_ATTR_PROTOCOL', 'uint16'),
-            # union nf_inet_addr, 16 bytes whatever the family: decoded by the caller
-            ('IPVS_SVC_ATTR_ADDR', 'cdata'),
-            ('IPVS_SVC_ATTR_PORT', 'be16'),
-            ('IPVS_SVC_ATTR_FWMARK', 'uint32'),
-            ('IPVS_SVC_ATTR_SCHED_NAME', 'asciiz'),
-            ('IPVS_SVC_ATTR_FLAGS', 'svc_flags'),
-            ('IPVS_SVC_ATTR_TIMEOUT', 'uint32'),
-            # IPv4: a mask in network order; IPv6: a prefix length (host u32), see _ipvs_model
-            ('IPVS_SVC_ATTR_NETMASK', 'cdata'),
-            ('IPVS_SVC_ATTR_STATS', 'stats32'),
-            ('IPVS_SVC_ATTR_PE_NAME', 'asciiz'),
-            ('IPVS_SVC_ATTR_STATS64', 'stats64'),
-        )
-
-        class svc_flags(nla):
-            fields = (('flags', 'I'), ('mask', 'I'))
-
-        stats32 = _stats32
-        stats64 = _stats64
-
-    class dest(nla):
-        prefix = 'IPVS_DEST_ATTR_'
-        nla_map = (
-            ('IPVS_DEST_ATTR_UNSPEC', 'none'),
-            ('IPVS_DEST_ATTR_ADDR', 'cdata'),
-            ('IPVS_DEST_ATTR_PORT', 'be16'),
-            ('IPVS_DEST_ATTR_FWD_METHOD', 'uint32'),
-            ('IPVS_DEST_ATTR_WEIGHT', 'uint32'),
-            ('IPVS_DEST_ATTR_U_THRESH', 'uint32'),
-            ('IPVS_DEST_ATTR_L_THRESH', 'uint32'),
-            ('IPVS_DEST_ATTR_ACTIVE_CONNS', 'uint32'),
-            ('IPVS_DEST_ATTR_INACT_CONNS', 'uint32'),
-            ('IPVS_DEST_ATTR_PERSIST_CONNS', 'uint32'),
-            ('IPVS_DEST_ATTR_STATS', 'stats32'),
-            ('IPVS_DEST_ATTR_ADDR_FAMILY', 'uint16'),
-            ('IPVS_DEST_ATTR_STATS64', 'stats64'),
-            ('IPVS_DEST_ATTR_TUN_TYPE', 'uint8'),
-            # the kernel reads and writes the tunnel port in network order (pyroute2 0.9.7 says uint16)
-            ('IPVS_DEST_ATTR_TUN_PORT', 'be16'),
-            ('IPVS_DEST_ATTR_TUN_FLAGS', 'uint16'),
-        )
-
-        stats32 = _stats32
-        stats64 = _stats64
-
-
 # --------------------------------------------------------------------------- encode
 
 def service_key_attrs(service):
-    """The attributes that name a service (ip_vs_genl_parse_service without full_entry)."""
-    attrs = [('IPVS_SVC_ATTR_AF', model.FAMILIES[service['family']])]
+    """The attributes that name a service (ip_vs_genl_parse_service without full_entry), as bytes."""
+    family = service['family']
+    data = nl.attr_u16(SVC_AF, values.FAMILIES[family])
     if service.get('fwmark'):
         # Firewall-mark services: family and mark only, no address (pyroute2 #1459 sends one and fails).
-        attrs.append(('IPVS_SVC_ATTR_FWMARK', service['fwmark']))
-    else:
-        attrs.extend([
-            ('IPVS_SVC_ATTR_PROTOCOL', model.PROTOCOLS[service['protocol']]),
-            ('IPVS_SVC_ATTR_ADDR', model.address_to_wire(service['family'], service['address'])),
-            ('IPVS_SVC_ATTR_PORT', service['port']),
-        ])
-    return attrs
+        return data + nl.attr_u32(SVC_FWMARK, service['fwmark'])
+    return (data + nl.attr_u16(SVC_PROTOCOL, values.PROTOCOLS[service['protocol']])
+            + nl.attr(SVC_ADDR, values.address_to_wire(family, service['address'])) + nl.attr_be16(SVC_PORT, service['port']))
 
 
 def service_full_attrs(service):
@@ -202,56 +105,71 @@ def service_full_attrs(service):
     netmask = service.get('persistence_netmask') if persistent else None
     if netmask is None:
         netmask = 128 if family == 'ipv6' else 32  # the kernel refuses an IPv6 netmask outside 1..128
-    attrs = service_key_attrs(service)
-    attrs.extend([
-        ('IPVS_SVC_ATTR_SCHED_NAME', service['scheduler']),
-        ('IPVS_SVC_ATTR_FLAGS', {'flags': model.encode_flags(service), 'mask': model.UINT32_MASK}),
-        ('IPVS_SVC_ATTR_TIMEOUT', service.get('persistence_timeout') or 0),
-        ('IPVS_SVC_ATTR_NETMASK', model.netmask_to_wire(family, netmask) if isinstance(netmask, int)
-         else model.address_to_wire('ipv4', netmask)[:4]),
-    ])
+    wire_netmask = (values.netmask_to_wire(family, netmask) if isinstance(netmask, int)
+                    else values.address_to_wire('ipv4', netmask)[:4])
+    data = (service_key_attrs(service) + nl.attr_str(SVC_SCHED_NAME, service['scheduler'])
+            + nl.attr(SVC_FLAGS, FLAGS.pack(values.encode_flags(service), values.UINT32_MASK))
+            + nl.attr_u32(SVC_TIMEOUT, service.get('persistence_timeout') or 0) + nl.attr(SVC_NETMASK, wire_netmask))
     if persistent and service.get('persistence_engine'):
         # Absent PE_NAME on SET_SERVICE makes the kernel drop the engine: that is what we want then.
-        attrs.append(('IPVS_SVC_ATTR_PE_NAME', service['persistence_engine']))
-    return attrs
+        data += nl.attr_str(SVC_PE_NAME, service['persistence_engine'])
+    return data
 
 
 def server_key_attrs(service, server):
-    return [
-        ('IPVS_DEST_ATTR_ADDR', model.address_to_wire(service['family'], server['address'])),
-        ('IPVS_DEST_ATTR_PORT', server['port']),
-        ('IPVS_DEST_ATTR_ADDR_FAMILY', model.FAMILIES[service['family']]),
-    ]
+    family = service['family']
+    return (nl.attr(DEST_ADDR, values.address_to_wire(family, server['address'])) + nl.attr_be16(DEST_PORT, server['port'])
+            + nl.attr_u16(DEST_ADDR_FAMILY, values.FAMILIES[family]))
 
 
 def server_full_attrs(service, server):
-    attrs = server_key_attrs(service, server)
-    attrs.extend([
-        ('IPVS_DEST_ATTR_FWD_METHOD', model.FORWARDING[server['forwarding']]),
-        ('IPVS_DEST_ATTR_WEIGHT', server['weight']),
-        ('IPVS_DEST_ATTR_U_THRESH', server['upper_threshold']),
-        ('IPVS_DEST_ATTR_L_THRESH', server['lower_threshold']),
-    ])
+    data = (server_key_attrs(service, server) + nl.attr_u32(DEST_FWD_METHOD, values.FORWARDING[server['forwarding']])
+            + nl.attr_u32(DEST_WEIGHT, server['weight']) + nl.attr_u32(DEST_U_THRESH, server['upper_threshold'])
+            + nl.attr_u32(DEST_L_THRESH, server['lower_threshold']))
     if server['forwarding'] == 'tun':
         # Only for tunnels: kernels before 5.3 know no tunnel attributes and read every tunnel as ipip.
-        attrs.extend([
-            ('IPVS_DEST_ATTR_TUN_TYPE', model.TUNNEL_TYPES[server['tunnel_type']]),
-            ('IPVS_DEST_ATTR_TUN_PORT', server.get('tunnel_port') or 0),
-            ('IPVS_DEST_ATTR_TUN_FLAGS', model.TUNNEL_CHECKSUMS[server['tunnel_checksum']]),
-        ])
-    return attrs
+        data += (nl.attr_u8(DEST_TUN_TYPE, values.TUNNEL_TYPES[server['tunnel_type']])
+                 + nl.attr_be16(DEST_TUN_PORT, server.get('tunnel_port') or 0)
+                 + nl.attr_u16(DEST_TUN_FLAGS, values.TUNNEL_CHECKSUMS[server['tunnel_checksum']]))
+    return data
 
 
-# --------------------------------------------------------------------------- decode
+def service_payload(service_attrs, server_attrs=None):
+    """The request payload: the service nest, and the real-server nest for the DEST commands."""
+    data = nl.attr(CMD_ATTR_SERVICE, service_attrs)
+    if server_attrs is not None:
+        data += nl.attr(CMD_ATTR_DEST, server_attrs)
+    return data
 
-def _stats(container, plain_name, wide_name):
+
+# --------------------------------------------------------------------------- decode (one pass per nest)
+
+def _u32(buf, found, kind, default=0):
+    where = found.get(kind)
+    return U32.unpack_from(buf, where[0])[0] if where else default
+
+
+def _address(family, buf, where):
+    if family == 'ipv6':
+        return values.address_from_wire(family, buf[where[0]:where[0] + 16])
+    return socket.inet_ntoa(buf[where[0]:where[0] + 4])
+
+
+def _text(buf, where):
+    if not where:
+        return None
+    return buf[where[0]:where[0] + where[1]].split(b'\0', 1)[0].decode('ascii', 'replace')
+
+
+def decode_stats(buf, found, plain_kind, wide_kind):
     """Counters and rates; the 64-bit set when the kernel sends it (4.x+), else the 32-bit one."""
-    block = container.get_attr(wide_name) or container.get_attr(plain_name)
-    counters = {}
-    rates = {}
-    for attr, counter, rate in STATS_FIELDS:
-        value = block.get_attr(attr) if block is not None else None
-        value = int(value or 0)
+    counters, rates = {}, {}
+    wide = wide_kind in found
+    where = found.get(wide_kind) or found.get(plain_kind)
+    inner = nl.attrs(buf, where[0], where[0] + where[1]) if where else {}
+    for kind, (counter, rate, layout) in enumerate(STATS_FIELDS, 1):
+        at = inner.get(kind)
+        value = struct.unpack_from('=Q' if wide else '=' + layout, buf, at[0])[0] if at else 0
         if counter:
             counters[counter] = value
         else:
@@ -259,73 +177,83 @@ def _stats(container, plain_name, wide_name):
     return counters, rates
 
 
-def decode_service(svc_nla):
-    family_number = svc_nla.get_attr('IPVS_SVC_ATTR_AF')
-    family = 'ipv6' if family_number == model.FAMILIES['ipv6'] else 'ipv4'
-    fwmark = svc_nla.get_attr('IPVS_SVC_ATTR_FWMARK') or None
-    protocol_number = svc_nla.get_attr('IPVS_SVC_ATTR_PROTOCOL')
+def decode_service(buf, start, end, counters=True):
+    """A service dict from the attributes of an IPVS_CMD_ATTR_SERVICE nest (buf[start:end])."""
+    found = nl.attrs(buf, start, end)
+    af = found.get(SVC_AF)
+    family = 'ipv6' if af and U16.unpack_from(buf, af[0])[0] == AF_IPV6 else 'ipv4'
+    fwmark = _u32(buf, found, SVC_FWMARK) or None
     service = {'family': family, 'fwmark': fwmark, 'protocol': None, 'address': None, 'port': None}
     if not fwmark:
-        protocols = dict((number, name) for name, number in model.PROTOCOLS.items())
-        service['protocol'] = protocols.get(protocol_number, str(protocol_number))
-        service['address'] = model.address_from_wire(family, svc_nla.get_attr('IPVS_SVC_ATTR_ADDR'))
-        service['port'] = svc_nla.get_attr('IPVS_SVC_ATTR_PORT')
-    scheduler = svc_nla.get_attr('IPVS_SVC_ATTR_SCHED_NAME')
+        protocol = U16.unpack_from(buf, found[SVC_PROTOCOL][0])[0] if SVC_PROTOCOL in found else 0
+        service['protocol'] = PROTOCOL_NAMES.get(protocol, str(protocol))
+        service['address'] = _address(family, buf, found[SVC_ADDR])
+        service['port'] = BE16.unpack_from(buf, found[SVC_PORT][0])[0]
+    scheduler = _text(buf, found.get(SVC_SCHED_NAME))
     service['scheduler'] = scheduler
-    flags_nla = svc_nla.get_attr('IPVS_SVC_ATTR_FLAGS')
-    flags = flags_nla['flags'] if flags_nla is not None else 0
-    decoded = model.decode_flags(scheduler, flags)
-    timeout = svc_nla.get_attr('IPVS_SVC_ATTR_TIMEOUT') or 0
-    netmask_raw = svc_nla.get_attr('IPVS_SVC_ATTR_NETMASK')
+    flags = FLAGS.unpack_from(buf, found[SVC_FLAGS][0])[0] if SVC_FLAGS in found else 0
+    decoded = values.decode_flags(scheduler, flags)
     if decoded['persistent']:
-        service['persistence_timeout'] = timeout
-        service['persistence_netmask'] = model.netmask_from_wire(family, netmask_raw) if netmask_raw else None
-        service['persistence_engine'] = svc_nla.get_attr('IPVS_SVC_ATTR_PE_NAME') or None
+        netmask = found.get(SVC_NETMASK)
+        service['persistence_timeout'] = _u32(buf, found, SVC_TIMEOUT)
+        service['persistence_netmask'] = values.netmask_from_wire(family, buf[netmask[0]:netmask[0] + 4]) if netmask else None
+        service['persistence_engine'] = _text(buf, found.get(SVC_PE_NAME)) or None
     else:
-        service['persistence_timeout'] = None
-        service['persistence_netmask'] = None
-        service['persistence_engine'] = None
-    for name in ('one_packet',) + model.SCHEDULER_FLAG_OPTIONS + ('other_flags',):
+        service['persistence_timeout'] = service['persistence_netmask'] = service['persistence_engine'] = None
+    service['one_packet'] = decoded['one_packet']
+    for name in values.SCHEDULER_FLAG_OPTIONS:
         service[name] = decoded[name]
-    service['flags'] = flags & ~model.FLAG_HASHED
-    service['stats'], service['rates'] = _stats(svc_nla, 'IPVS_SVC_ATTR_STATS', 'IPVS_SVC_ATTR_STATS64')
+    service['other_flags'] = decoded['other_flags']
+    service['flags'] = flags & ~values.FLAG_HASHED
+    if counters:
+        service['stats'], service['rates'] = decode_stats(buf, found, SVC_STATS, SVC_STATS64)
     return service
 
 
-def decode_server(service, dest_nla):
-    family_number = dest_nla.get_attr('IPVS_DEST_ATTR_ADDR_FAMILY')
-    family = service['family'] if family_number is None else ('ipv6' if family_number == model.FAMILIES['ipv6'] else 'ipv4')
-    methods = dict((number, name) for name, number in model.FORWARDING.items())
-    forwarding = methods.get((dest_nla.get_attr('IPVS_DEST_ATTR_FWD_METHOD') or 0) & 0x7, 'unknown')
+def decode_server(service, buf, start, end, counters=True):
+    """A real-server dict from the attributes of an IPVS_CMD_ATTR_DEST nest (buf[start:end])."""
+    found = nl.attrs(buf, start, end)
+    af = found.get(DEST_ADDR_FAMILY)
+    family = service['family'] if af is None else ('ipv6' if U16.unpack_from(buf, af[0])[0] == AF_IPV6 else 'ipv4')
+    forwarding = FORWARDING_NAMES.get(_u32(buf, found, DEST_FWD_METHOD) & 0x7, 'unknown')
     server = {
         'family': family,
-        'address': model.address_from_wire(family, dest_nla.get_attr('IPVS_DEST_ATTR_ADDR')),
-        'port': dest_nla.get_attr('IPVS_DEST_ATTR_PORT'),
+        'address': _address(family, buf, found[DEST_ADDR]),
+        'port': BE16.unpack_from(buf, found[DEST_PORT][0])[0],
         'forwarding': forwarding,
-        'weight': dest_nla.get_attr('IPVS_DEST_ATTR_WEIGHT'),
-        'upper_threshold': dest_nla.get_attr('IPVS_DEST_ATTR_U_THRESH') or 0,
-        'lower_threshold': dest_nla.get_attr('IPVS_DEST_ATTR_L_THRESH') or 0,
+        'weight': _u32(buf, found, DEST_WEIGHT),
+        'upper_threshold': _u32(buf, found, DEST_U_THRESH),
+        'lower_threshold': _u32(buf, found, DEST_L_THRESH),
         'tunnel_type': None,
         'tunnel_port': None,
         'tunnel_checksum': None,
-        'active_connections': dest_nla.get_attr('IPVS_DEST_ATTR_ACTIVE_CONNS') or 0,
-        'inactive_connections': dest_nla.get_attr('IPVS_DEST_ATTR_INACT_CONNS') or 0,
-        'persistent_connections': dest_nla.get_attr('IPVS_DEST_ATTR_PERSIST_CONNS') or 0,
+        'active_connections': _u32(buf, found, DEST_ACTIVE_CONNS),
+        'inactive_connections': _u32(buf, found, DEST_INACT_CONNS),
+        'persistent_connections': _u32(buf, found, DEST_PERSIST_CONNS),
     }
     if forwarding == 'tun':
-        types = dict((number, name) for name, number in model.TUNNEL_TYPES.items())
-        checksums = dict((number, name) for name, number in model.TUNNEL_CHECKSUMS.items())
-        server['tunnel_type'] = types.get(dest_nla.get_attr('IPVS_DEST_ATTR_TUN_TYPE') or 0, 'unknown')
-        server['tunnel_port'] = dest_nla.get_attr('IPVS_DEST_ATTR_TUN_PORT') or 0
-        server['tunnel_checksum'] = checksums.get(dest_nla.get_attr('IPVS_DEST_ATTR_TUN_FLAGS') or 0, 'unknown')
-    server['stats'], server['rates'] = _stats(dest_nla, 'IPVS_DEST_ATTR_STATS', 'IPVS_DEST_ATTR_STATS64')
+        kind = found.get(DEST_TUN_TYPE)
+        port = found.get(DEST_TUN_PORT)
+        checksum = found.get(DEST_TUN_FLAGS)
+        server['tunnel_type'] = TUNNEL_TYPE_NAMES.get(buf[kind[0]] if kind else 0, 'unknown')
+        server['tunnel_port'] = BE16.unpack_from(buf, port[0])[0] if port else 0
+        server['tunnel_checksum'] = TUNNEL_CHECKSUM_NAMES.get(U16.unpack_from(buf, checksum[0])[0] if checksum else 0, 'unknown')
+    if counters:
+        server['stats'], server['rates'] = decode_stats(buf, found, DEST_STATS, DEST_STATS64)
     return server
+
+
+def _nests(replies, kind):
+    """(buffer, start, end) of the kind nest (CMD_ATTR_SERVICE or _DEST) of each reply message."""
+    for buf, start, end in replies:
+        where = nl.attrs(buf, start, end).get(kind)
+        if where:
+            yield buf, where[0], where[0] + where[1]
 
 
 # --------------------------------------------------------------------------- the client
 
-def _kernel_reason(error, what):
-    code = getattr(error, 'code', None)
+def _kernel_reason(code, what):
     reasons = {
         errno.EPERM: 'permission denied: IPVS needs root (CAP_NET_ADMIN in the network namespace)',
         errno.ESRCH: 'no such service or real server',
@@ -336,33 +264,46 @@ def _kernel_reason(error, what):
         errno.EAFNOSUPPORT: 'the kernel does not support this address family for IPVS',
         errno.EOPNOTSUPP: 'the kernel does not support this (too old, or feature not built)',
     }
-    reason = reasons.get(code, str(error))
-    return '%s failed: %s (errno %s)' % (what, reason, code)
+    return '%s failed: %s (errno %s)' % (what, reasons.get(code, 'the kernel answered %s' % errno.errorcode.get(code, code)), code)
+
+
+def _write_reason(op, code):
+    """The message of a refused write; NEW/SET_SERVICE answer ENOENT for a scheduler or engine the kernel lacks."""
+    what = op.get('text') or op['op']
+    if code == errno.ENOENT and op['op'] in ('add_service', 'set_service', 'restore_service'):
+        service = op['new']
+        suspects = ['scheduler: the kernel has no scheduler %s (module ip_vs_%s not built or not loadable; twos needs Linux 6.2+)'
+                    % (service['scheduler'], service['scheduler'])]
+        if service.get('persistence_engine'):
+            suspects.append('or persistence_engine: no engine %s (module ip_vs_pe_%s)'
+                            % (service['persistence_engine'], service['persistence_engine']))
+        return '%s failed: %s' % (what, ' '.join(suspects))
+    return _kernel_reason(code, what)
 
 
 class IpvsClient(object):
     """One generic netlink socket bound to the IPVS family, for one module run."""
 
     def __init__(self):
-        self.socket = None
+        self.netlink = None
 
     def open(self):
+        self.netlink = nl.GenericNetlink(GENL_NAME)
         try:
-            self.socket = GenericNetlinkSocket()
-            self.socket.bind(GENL_NAME, IpvsMessage)
-        except NetlinkError as error:
+            self.netlink.open()
+        except (OSError, socket.error) as error:
             self.close()
-            if getattr(error, 'code', None) == errno.ENOENT:
+            if getattr(error, 'errno', None) == errno.ENOENT:
                 raise IpvsError(NO_IPVS_MESSAGE)
-            raise IpvsError(_kernel_reason(error, 'opening the IPVS netlink family'))
+            raise IpvsError(_kernel_reason(getattr(error, 'errno', None), 'opening the IPVS netlink family'))
         return self
 
     def close(self):
-        if self.socket is not None:
+        if self.netlink is not None:
             try:
-                self.socket.close()
+                self.netlink.close()
             finally:
-                self.socket = None
+                self.netlink = None
 
     def __enter__(self):
         return self.open()
@@ -370,108 +311,141 @@ class IpvsClient(object):
     def __exit__(self, *exc_info):
         self.close()
 
-    def _service_write(self, cmd, service, what):
+    def _dump(self, command, payload, what):
         try:
-            self._service_cmd(cmd, service_full_attrs(service), what)
-        except IpvsError as error:
-            if getattr(error, 'code', None) != errno.ENOENT:
-                raise
-            # NEW/SET_SERVICE answer ENOENT when the scheduler or engine module cannot be found or loaded.
-            suspects = ['scheduler: the kernel has no scheduler %s (module ip_vs_%s not built or not loadable; twos needs Linux 6.2+)'
-                        % (service['scheduler'], service['scheduler'])]
-            if service.get('persistence_engine'):
-                suspects.append('or persistence_engine: no engine %s (module ip_vs_pe_%s)'
-                                % (service['persistence_engine'], service['persistence_engine']))
-            raise IpvsError('%s failed: %s' % (what, ' '.join(suspects)), errno.ENOENT)
-
-    def _request(self, cmd, attrs, dump, what):
-        msg = IpvsMessage()
-        msg['cmd'] = cmd
-        msg['version'] = GENL_VERSION
-        msg['attrs'] = attrs
-        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
-        try:
-            return list(self.socket.nlm_request(msg, msg_type=self.socket.prid, msg_flags=flags))
-        except NetlinkError as error:
-            raise IpvsError(_kernel_reason(error, what), getattr(error, 'code', None))
+            return self.netlink.dump(self.netlink.request(command, payload, nl.NLM_F_DUMP))
+        except (OSError, socket.error) as error:
+            raise IpvsError(_kernel_reason(getattr(error, 'errno', None), what), getattr(error, 'errno', None))
 
     # reads
-    def services(self):
-        replies = self._request(CMD_GET_SERVICE, [], True, 'listing IPVS services')
-        return [decode_service(reply.get_attr('IPVS_CMD_ATTR_SERVICE'))
-                for reply in replies if reply.get_attr('IPVS_CMD_ATTR_SERVICE') is not None]
+    def services(self, counters=True):
+        """Every service of the table (one dump)."""
+        replies = self._dump(CMD_GET_SERVICE, b'', 'listing IPVS services')
+        return [decode_service(buf, start, end, counters) for buf, start, end in _nests(replies, CMD_ATTR_SERVICE)]
 
-    def find_service(self, identity):
-        """The kernel's service with this identity, or None; one GET, so a big table costs nothing extra."""
+    def find_services(self, identities, counters=True):
+        """The kernel's service for each identity (None where there is none): one GET each, sent in batches."""
+        requests = [self.netlink.request(CMD_GET_SERVICE, service_payload(service_key_attrs(identity)))
+                    for identity in identities]
         try:
-            replies = self._request(CMD_GET_SERVICE, [('IPVS_CMD_ATTR_SERVICE', {'attrs': service_key_attrs(identity)})], False,
-                                    'reading service %s' % model.describe_service(identity))
-        except IpvsError as error:
-            if error.code == errno.ESRCH:
-                return None
-            raise
-        for reply in replies:
-            found = reply.get_attr('IPVS_CMD_ATTR_SERVICE')
-            if found is not None:
-                return decode_service(found)
-        return None
+            answers = self.netlink.run(requests)
+        except (OSError, socket.error) as error:
+            raise IpvsError(_kernel_reason(getattr(error, 'errno', None), 'reading IPVS services'), getattr(error, 'errno', None))
+        found = []
+        for identity, answer in zip(identities, answers):
+            if isinstance(answer, nl.NetlinkError):
+                if answer.errno == errno.ESRCH:
+                    found.append(None)
+                    continue
+                raise IpvsError(_kernel_reason(answer.errno, 'reading service %s' % values.describe_service(identity)), answer.errno)
+            services = [decode_service(buf, start, end, counters) for buf, start, end in _nests(answer, CMD_ATTR_SERVICE)]
+            found.append(services[0] if services else None)
+        return found
 
-    def servers(self, service):
-        replies = self._request(CMD_GET_DEST, [('IPVS_CMD_ATTR_SERVICE', {'attrs': service_key_attrs(service)})], True,
-                                'listing the real servers of %s' % model.describe_service(service))
-        return [decode_server(service, reply.get_attr('IPVS_CMD_ATTR_DEST'))
-                for reply in replies if reply.get_attr('IPVS_CMD_ATTR_DEST') is not None]
+    def find_service(self, identity, counters=True):
+        """The kernel's service with this identity, or None; one GET, so a big table costs nothing extra."""
+        return self.find_services([identity], counters)[0]
+
+    def servers(self, service, counters=True):
+        """The real servers of one service (one dump: the kernel runs one dump at a time per socket)."""
+        replies = self._dump(CMD_GET_DEST, service_payload(service_key_attrs(service)),
+                             'listing the real servers of %s' % values.describe_service(service))
+        return [decode_server(service, buf, start, end, counters) for buf, start, end in _nests(replies, CMD_ATTR_DEST)]
 
     # writes
-    def _service_cmd(self, cmd, attrs, what):
-        self._request(cmd, [('IPVS_CMD_ATTR_SERVICE', {'attrs': attrs})], False, what)
-
-    def _server_cmd(self, cmd, service, attrs, what):
-        self._request(cmd, [('IPVS_CMD_ATTR_SERVICE', {'attrs': service_key_attrs(service)}),
-                            ('IPVS_CMD_ATTR_DEST', {'attrs': attrs})], False, what)
-
-    def execute(self, op):
+    def requests_of(self, op):
+        """The netlink requests (bytes, sequence) of one operation of a plan."""
         kind = op['op']
-        what = op.get('text') or kind
-        if kind == 'add_service':
-            self._service_write(CMD_NEW_SERVICE, op['new'], what)
-        elif kind == 'set_service':
-            self._service_write(CMD_SET_SERVICE, op['new'], what)
-        elif kind == 'del_service':
-            self._service_cmd(CMD_DEL_SERVICE, service_key_attrs(op['old']), what)
-        elif kind == 'restore_service':
-            self._service_cmd(CMD_NEW_SERVICE, service_full_attrs(op['new']), what)
-            for server in op['servers']:
-                self._server_cmd(CMD_NEW_DEST, op['new'], server_full_attrs(op['new'], server), what)
-        elif kind == 'add_server':
-            self._server_cmd(CMD_NEW_DEST, op['service'], server_full_attrs(op['service'], op['new']), what)
-        elif kind == 'set_server':
-            self._server_cmd(CMD_SET_DEST, op['service'], server_full_attrs(op['service'], op['new']), what)
-        elif kind == 'del_server':
-            self._server_cmd(CMD_DEL_DEST, op['service'], server_key_attrs(op['service'], op['old']), what)
-        else:
-            raise ValueError('unknown IPVS operation %r' % kind)
+        request = self.netlink.request
+        if kind in ('add_service', 'restore_service'):
+            new = op['new']
+            found = [request(CMD_NEW_SERVICE, service_payload(service_full_attrs(new)))]
+            if kind == 'restore_service':
+                key = service_key_attrs(new)
+                found.extend(request(CMD_NEW_DEST, service_payload(key, server_full_attrs(new, server)))
+                             for server in op['servers'])
+            return found
+        if kind == 'set_service':
+            return [request(CMD_SET_SERVICE, service_payload(service_full_attrs(op['new'])))]
+        if kind == 'del_service':
+            return [request(CMD_DEL_SERVICE, service_payload(service_key_attrs(op['old'])))]
+        service = op['service']
+        key = op.get('service_key') or service_key_attrs(service)
+        if kind == 'add_server':
+            return [request(CMD_NEW_DEST, service_payload(key, server_full_attrs(service, op['new'])))]
+        if kind == 'set_server':
+            return [request(CMD_SET_DEST, service_payload(key, server_full_attrs(service, op['new'])))]
+        if kind == 'del_server':
+            return [request(CMD_DEL_DEST, service_payload(key, server_key_attrs(service, op['old'])))]
+        raise ValueError('unknown IPVS operation %r' % kind)
+
+    def run_ops(self, ops):
+        """Send every op (in batches); return per op None when the kernel did all of it, else the first errno."""
+        requests, owners = [], []
+        keys = {}
+        for index, op in enumerate(ops):
+            if 'service' in op and 'service_key' not in op:
+                # The service nest of a DEST command: encoded once per service, not once per real server.
+                identity = values.service_key(op['service'])
+                if identity not in keys:
+                    keys[identity] = service_key_attrs(op['service'])
+                op = dict(op, service_key=keys[identity])
+            made = self.requests_of(op)
+            requests.extend(made)
+            owners.extend([index] * len(made))
+        outcome = [None] * len(ops)
+        try:
+            answers = self.netlink.run(requests)
+        except (OSError, socket.error) as error:
+            # The socket failed (not a refusal): which requests the kernel carried out is unknown.
+            raise IpvsError(_kernel_reason(getattr(error, 'errno', None), 'sending IPVS changes'), getattr(error, 'errno', None))
+        for index, answer in zip(owners, answers):
+            if isinstance(answer, nl.NetlinkError) and outcome[index] is None:
+                outcome[index] = answer.errno
+        return outcome
 
     def apply(self, ops):
-        """Run ops in order; if one fails, undo the ones done (newest first) and raise IpvsApplyError."""
-        done = []
-        for op in ops:
+        """Run ops in order, in batches; if the kernel refuses one, undo every one it carried out (newest first,
+        from the entries as the kernel reported them before) and raise IpvsApplyError saying what could not be."""
+        if not ops:
+            return []
+        outcome = self.run_ops(ops)
+        refused = [(op, code) for op, code in zip(ops, outcome) if code is not None]
+        if not refused:
+            return [op['text'] for op in ops]
+        # The kernel goes on with the rest of a batch after a refusal: every op it carried out is undone.
+        done = [op for op, code in zip(ops, outcome) if code is None]
+        error = _write_reason(*refused[0])
+        if len(refused) > 1:
+            error += ' (and %d more refused: %s)' % (len(refused) - 1, '; '.join(
+                _write_reason(op, code) for op, code in refused[1:4]))
+        failures = self.roll_back(done)
+        if failures:
+            message = '%s; rolling back this run FAILED for: %s' % (error, '; '.join(failures))
+        elif done:
+            message = '%s; the %d change(s) of this run the kernel had made were rolled back, the table is as before' % (error, len(done))
+        else:
+            message = '%s; nothing was changed' % error
+        raise IpvsApplyError(message, [op['text'] for op in done], failures)
+
+    def roll_back(self, done):
+        """Undo done (newest first); return what could not be restored, one line each. Never raises."""
+        failures = []
+        undos = []
+        for op in reversed(done):
             try:
-                self.execute(op)
-            except IpvsError as error:
-                failures = []
-                for previous in reversed(done):
-                    undo = model.inverse(previous)
-                    try:
-                        self.execute(undo)
-                    except IpvsError as undo_error:
-                        failures.append('%s (%s)' % (previous['text'], undo_error))
-                if failures:
-                    message = '%s; rolling back this run FAILED for: %s' % (error, '; '.join(failures))
-                elif done:
-                    message = '%s; the %d earlier change(s) of this run were rolled back, the table is as before' % (error, len(done))
-                else:
-                    message = '%s; nothing was changed' % error
-                raise IpvsApplyError(message, [item['text'] for item in done], failures)
-            done.append(op)
-        return [op['text'] for op in done]
+                undo = inverse(op)
+                self.requests_of(undo)  # an undo that cannot even be encoded is reported, not sent
+                undos.append((op, undo))
+            except Exception as error:  # pylint: disable=broad-except
+                failures.append('%s (cannot undo it: %s %s)' % (op.get('text'), type(error).__name__, error))
+        if not undos:
+            return failures
+        try:
+            outcome = self.run_ops([undo for _op, undo in undos])
+        except Exception as error:  # pylint: disable=broad-except
+            return failures + ['%s (%s)' % (op.get('text'), error) for op, _undo in undos]
+        for (op, _undo), code in zip(undos, outcome):
+            if code is not None:
+                failures.append('%s (%s)' % (op.get('text'), _kernel_reason(code, 'undoing it')))
+        return failures

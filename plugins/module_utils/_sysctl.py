@@ -85,7 +85,7 @@ def validate_interface_name(name, option='interfaces'):
 
 
 def validate_sysctl_file(path, option='sysctl_file'):
-    """Return the normalised path, or raise SysctlError: it must be a .conf file directly in /etc/sysctl.d."""
+    """Return the normalized path, or raise SysctlError: it must be a .conf file directly in /etc/sysctl.d."""
     if not isinstance(path, str) or not path:
         raise SysctlError('%s must be a path in %s ending in .conf' % (option, MANAGED_DIR))
     normal = os.path.normpath(path)
@@ -118,10 +118,6 @@ def targets(interfaces):
 def key_path(interface, key):
     """The key in its canonical /proc/sys-relative form: net/ipv4/conf/eth0.100/arp_ignore."""
     return '%s/%s/%s' % (CONF_DIR, interface, key)
-
-
-def proc_path(interface, key, proc_root='/proc/sys'):
-    return os.path.join(proc_root, key_path(interface, key))
 
 
 def file_key(interface, key):
@@ -391,6 +387,12 @@ def read_proc_value(path, proc_root='/proc/sys'):
             return _int_or_none(handle.read())
     except (IOError, OSError):
         return None
+
+
+def write_proc_value(path, value, proc_root='/proc/sys'):
+    """Write a key path's value (the kernel checks it; a refusal raises OSError)."""
+    with open(os.path.join(proc_root, path), 'w') as handle:
+        handle.write('%d\n' % value)
 
 
 def list_interfaces(proc_root='/proc/sys'):

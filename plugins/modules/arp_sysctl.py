@@ -94,6 +94,10 @@ attributes:
 notes:
   - Values are written directly to C(/proc/sys/net/ipv4/conf/<interface>/<key>); C(sysctl) is not run.
     The file is written to a temporary file in C(/etc/sysctl.d) and moved into place.
+  - "On failure the module rolls back: it writes the kernel values first (C(all) first) and the file last; when a step
+    fails, every value written before is set back to what it was and the file put back, the task fails, and
+    RV(rollback) says what was undone and any undo that failed too (with its error), RV(written) the values still
+    in effect."
   - "What O(state=absent) restores, precisely: for each key path it reapplies what the remaining
     configuration says, read the way C(systemd-sysctl) reads it: C(*.conf) files in C(/etc/sysctl.d),
     C(/run/sysctl.d), C(/usr/local/lib/sysctl.d), C(/usr/lib/sysctl.d) (and C(/lib/sysctl.d)), a file
@@ -176,49 +180,54 @@ missing_interfaces:
   type: list
   elements: str
   sample: []
+written:
+  description: On failure, the key paths whose new value is still in effect after the rollback (empty when all went back).
+  returned: failure after a change was started
+  type: list
+  elements: str
+  sample: []
+changed_files:
+  description: On failure, the sysctl.d file if it was written (or removed) and could not be put back.
+  returned: failure after a change was started
+  type: list
+  elements: str
+  sample: ["/etc/sysctl.d/90-lvs-cluster-arp.conf"]
+rollback:
+  description:
+    - On a failure after the values and the file started to change, C(undone) lists the steps rolled back (last
+      first), and C(not_restored) the undos that failed too, each with its error (what they name is still in effect).
+  returned: failure after a change was started
+  type: dict
+  sample: {"undone": ["write 1 to /proc/sys/net/ipv4/conf/all/arp_ignore"], "not_restored": []}
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.lvs.cluster.plugins.module_utils import _persist as persist
 from ansible_collections.lvs.cluster.plugins.module_utils import _sysctl as sysctl
 
 PROC_SYS = '/proc/sys'
 
 
-def read_text(path):
+def apply(module, to_write, before, changes):
+    """The kernel values first ('all' first: a raised 'all' takes effect on every interface at once),
+    then the file, each an undoable step of the persistence engine; returns the Steps, or fails the
+    module after rolling every step back."""
+    steps = persist.Steps()
     try:
-        with open(path, 'r') as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
-def write_file_atomic(module, path, content):
-    """Temp file in the same directory, then atomic_move, so a reader never sees half a file."""
-    if not os.path.isdir(os.path.dirname(path)):
-        os.makedirs(os.path.dirname(path), 0o755)
-    fd, tmp = tempfile.mkstemp(prefix='.ansible-', suffix='.tmp', dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_proc(module, path, value):
-    full = os.path.join(PROC_SYS, path)
-    try:
-        with open(full, 'w') as handle:
-            handle.write('%d\n' % value)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='cannot write %d to %s: %s' % (value, full, to_native(exc)))
+        for key in sorted(to_write, key=lambda item: sysctl.split_key_path(item)[0] != sysctl.ALL):
+            old = before[key]
+            steps.run('write %d to %s' % (to_write[key], os.path.join(PROC_SYS, key)),
+                      lambda k=key: sysctl.write_proc_value(k, to_write[k], PROC_SYS),
+                      (lambda k=key, v=old: sysctl.write_proc_value(k, v, PROC_SYS)) if old is not None else (lambda: None),
+                      ('written', key))
+        steps.files(module, changes)
+    except Exception as exc:  # pylint: disable=broad-except  # every failure rolls back
+        return steps, exc
+    return steps, None
 
 
 def by_interface(values):
@@ -275,7 +284,7 @@ def main():
         if state == 'present':
             module.warn('interface %s does not exist: its settings are only written to %s' % (name, path))
 
-    old_file = read_text(path)
+    old_file = persist.read_text(path)
     if os.path.exists(path) and not os.path.isfile(path):
         module.fail_json(msg='sysctl_file: %s exists and is not a regular file' % path)
 
@@ -332,17 +341,12 @@ def main():
         module.fail_json(msg='sysctl_file: cannot write in %s' % os.path.dirname(path))
 
     if result['changed'] and not module.check_mode:
-        if file_changes:
-            if new_file is None:
-                try:
-                    os.unlink(path)
-                except OSError as exc:
-                    module.fail_json(msg='cannot remove %s: %s' % (path, to_native(exc)))
-            else:
-                write_file_atomic(module, path, new_file)
-        # 'all' first: for these keys a raised 'all' takes effect on every interface at once.
-        for key in sorted(to_write, key=lambda item: sysctl.split_key_path(item)[0] != sysctl.ALL):
-            write_proc(module, key, to_write[key])
+        changes = [persist.FileChange(path, old_file, new_file)] if file_changes else []
+        steps, error = apply(module, to_write, before, changes)
+        if error is not None:
+            steps.rollback()
+            result['settings'] = by_interface(dict((key, sysctl.read_proc_value(key, PROC_SYS)) for key in planned))
+            steps.fail(module, error, result, ('written', 'changed_files'))
 
     def read_after(key):
         if key in planned and (module.check_mode or key in to_write):

@@ -21,7 +21,6 @@ description:
 author:
   - lvs.cluster contributors (!UNKNOWN)
 requirements:
-  - pyroute2 >= 0.7.2 on the target
   - Linux with IPVS (module C(ip_vs)); root (C(CAP_NET_ADMIN))
 extends_documentation_fragment:
   - lvs.cluster.ipvs
@@ -229,22 +228,22 @@ services:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_model as model
-from ansible_collections.lvs.cluster.plugins.module_utils._pyroute2 import require_pyroute2
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_options as options
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_plan as plan
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_values as values
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=model.service_identity_spec(),
-        mutually_exclusive=model.SERVICE_IDENTITY_MUTUALLY_EXCLUSIVE,
+        argument_spec=options.service_identity_spec(),
+        mutually_exclusive=options.SERVICE_IDENTITY_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     try:
-        identity = model.service_identity_from_params(module.params, required=False)
-    except model.IpvsOptionError as error:
+        identity = options.service_identity_from_params(module.params, required=False)
+    except values.IpvsOptionError as error:
         module.fail_json(msg=str(error), option=error.option)
 
-    require_pyroute2(module)
     from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs
 
     services = []
@@ -253,9 +252,9 @@ def main():
             found = client.services()
             if identity is not None:
                 found = [service for service in found
-                         if model.service_key(service) == model.service_key(identity) and service['family'] == identity['family']]
-            for service in sorted(found, key=model.sort_key):
-                services.append(model.public_service(service, client.servers(service)))
+                         if values.service_key(service) == values.service_key(identity) and service['family'] == identity['family']]
+            for service in sorted(found, key=values.sort_key):
+                services.append(plan.public_service(service, client.servers(service)))
     except _ipvs.IpvsError as error:
         module.fail_json(msg=str(error))
     module.exit_json(changed=False, services=services)

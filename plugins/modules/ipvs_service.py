@@ -20,13 +20,13 @@ description:
   - With I(servers) it converges the complete real-server list of the service in the same call and netlink session.
   - With I(services) it converges a list of services (a director's whole table) in one call, one netlink session and
     one batch of changes (one module run instead of one per service).
-  - Talks generic netlink to the kernel directly (one session per call); it never runs ipvsadm.
+  - Talks generic netlink to the kernel directly (one session per call, many requests per send); it never runs ipvsadm
+    and needs no Python library beyond the standard one.
   - Every option is validated before anything changes. If the kernel still refuses a step (for example a scheduler
     module that cannot be loaded), the steps this call already made are rolled back before the module fails.
 author:
   - lvs.cluster contributors (!UNKNOWN)
 requirements:
-  - pyroute2 >= 0.7.2 on the target
   - Linux with IPVS (module C(ip_vs), plus C(ip_vs_<scheduler>) and C(ip_vs_pe_sip) as used); root (C(CAP_NET_ADMIN))
 extends_documentation_fragment:
   - lvs.cluster.ipvs
@@ -264,6 +264,8 @@ services:
   description:
     - With I(services), each listed service as it is after the call, in the order of the list; each entry is like
       I(service) (C(null) for a service that does not exist after I(state=absent)).
+    - Only the services this call changed carry counters (C(stats), C(rates), for the service and its real servers);
+      a table of thousands of entries that did not change is returned without them. M(lvs.cluster.ipvs_info) reads them all.
   returned: with I(services)
   type: list
   elements: dict
@@ -281,8 +283,10 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_model as model
-from ansible_collections.lvs.cluster.plugins.module_utils._pyroute2 import require_pyroute2
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvsadm as ipvsadm
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_options as options
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_plan as plan
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_values as values
 
 
 # The options that describe one service: top-level for one service, or each entry of services.
@@ -292,19 +296,19 @@ SERVICE_OPTIONS = ('protocol', 'address', 'port', 'fwmark', 'family', 'state', '
 
 
 def service_spec():
-    spec = model.service_identity_spec()
+    spec = options.service_identity_spec()
     spec.update(
-        state=dict(type='str', choices=list(model.STATES), default='present'),
-        scheduler=dict(type='str', choices=list(model.SCHEDULERS), default=model.DEFAULT_SCHEDULER),
+        state=dict(type='str', choices=list(values.STATES), default='present'),
+        scheduler=dict(type='str', choices=list(values.SCHEDULERS), default=values.DEFAULT_SCHEDULER),
         persistence_timeout=dict(type='int'),
         persistence_netmask=dict(type='raw'),
-        persistence_engine=dict(type='str', choices=list(model.PERSISTENCE_ENGINES)),
+        persistence_engine=dict(type='str', choices=list(values.PERSISTENCE_ENGINES)),
         one_packet=dict(type='bool', default=False),
         sh_fallback=dict(type='bool', default=False),
         sh_port=dict(type='bool', default=False),
         mh_fallback=dict(type='bool', default=False),
         mh_port=dict(type='bool', default=False),
-        servers=model.servers_spec(),
+        servers=options.servers_spec(),
         purge_servers=dict(type='bool', default=False),
     )
     return spec
@@ -318,11 +322,64 @@ def argument_spec():
     return spec
 
 
+ENTRY_SPEC = service_spec()
+ENTRY_VALIDATOR = ArgumentSpecValidator(ENTRY_SPEC)
+SERVER_SPEC = ENTRY_SPEC['servers']['options']
+PYTHON_TYPES = {'str': str, 'int': int, 'bool': bool}
+
+
+def _typed(spec, value):
+    """Whether value already is what the validator would make of it (type, choices), so it can be kept as is."""
+    kind = PYTHON_TYPES.get(spec['type'])
+    if kind is not None and (type(value) is not kind):  # pylint: disable=unidiomatic-typecheck
+        return False  # bool is not int here: the validator turns a str or a bool into an int, or refuses it
+    return 'choices' not in spec or value in spec['choices']
+
+
+def typed_entry(entry):
+    """The entry completed like the validator would (defaults, every suboption), when it needs no conversion.
+
+    Returns None when any key or value needs the validator (conversion, or an error to word). The validator
+    costs about 5 ms of CPU per entry with its real servers (natively; several times that on a small target),
+    which for a table of 1,000 services was more than all the netlink work; entries written in YAML or built by
+    the director role's filters are already typed, and take this path.
+    """
+    if not isinstance(entry, dict):
+        return None
+    params = {}
+    for name, spec in ENTRY_SPEC.items():
+        value = entry.get(name)
+        if value is None:
+            params[name] = spec.get('default')
+        elif name == 'servers':
+            if not isinstance(value, list):
+                return None
+            servers = []
+            for server in value:
+                if not isinstance(server, dict) or server.get('address') is None or any(key not in SERVER_SPEC for key in server):
+                    return None
+                for key, item in server.items():
+                    if item is not None and not _typed(SERVER_SPEC[key], item):
+                        return None
+                servers.append(dict((key, server.get(key)) for key in SERVER_SPEC))
+            params[name] = servers
+        elif spec['type'] == 'raw' or _typed(spec, value):
+            params[name] = value
+        else:
+            return None
+    if any(name not in ENTRY_SPEC for name in entry):
+        return None
+    return params
+
+
 def entry_params(entry, option):
     """One services entry checked, typed and completed with defaults like top-level options."""
-    validated = ArgumentSpecValidator(service_spec()).validate(entry)
+    params = typed_entry(entry)
+    if params is not None:
+        return params
+    validated = ENTRY_VALIDATOR.validate(entry)
     if validated.error_messages:
-        raise model.IpvsOptionError(option, '; '.join(validated.error_messages))
+        raise values.IpvsOptionError(option, '; '.join(validated.error_messages))
     return validated.validated_parameters
 
 
@@ -333,17 +390,17 @@ def desired_from_params(params, option=None):
     """
     try:
         if params['address'] is None and params['fwmark'] is None:
-            raise model.IpvsOptionError('address', 'one of address (with port) or fwmark is required to identify the service')
+            raise values.IpvsOptionError('address', 'one of address (with port) or fwmark is required to identify the service')
         if params['purge_servers'] and params['servers'] is None:
-            raise model.IpvsOptionError('purge_servers', 'needs servers: it removes the real servers that servers does not list')
-        desired = model.service_from_params(params)
+            raise values.IpvsOptionError('purge_servers', 'needs servers: it removes the real servers that servers does not list')
+        desired = options.service_from_params(params)
         if params['state'] == 'absent' and params['servers'] is not None:
-            raise model.IpvsOptionError('servers', 'cannot be given with state absent: removing a service removes all its real servers')
-        desired_servers = model.servers_from_params(params['servers'], desired)
-    except model.IpvsOptionError as error:
+            raise values.IpvsOptionError('servers', 'cannot be given with state absent: removing a service removes all its real servers')
+        desired_servers = options.servers_from_params(params['servers'], desired)
+    except values.IpvsOptionError as error:
         if option is None:
             raise
-        raise model.IpvsOptionError('%s.%s' % (option, error.option), error.reason)
+        raise values.IpvsOptionError('%s.%s' % (option, error.option), error.reason)
     return desired, desired_servers, params['state'], params['purge_servers']
 
 
@@ -353,18 +410,18 @@ def desired_list(params):
         return [desired_from_params(params)]
     given = [name for name in SERVICE_OPTIONS if params[name] not in (None, False, [])
              and not (name == 'state' and params[name] == 'present')
-             and not (name == 'scheduler' and params[name] == model.DEFAULT_SCHEDULER)]
+             and not (name == 'scheduler' and params[name] == values.DEFAULT_SCHEDULER)]
     if given:
-        raise model.IpvsOptionError('services', 'describes every service of this call; give %s inside its entries, '
-                                    'not beside services' % ', '.join(given))
+        raise values.IpvsOptionError('services', 'describes every service of this call; give %s inside its entries, '
+                                     'not beside services' % ', '.join(given))
     result, seen = [], {}
     for index, entry in enumerate(params['services']):
         option = 'services[%d]' % index
         item = desired_from_params(entry_params(entry, option), option)
-        key = model.service_key(item[0])
+        key = values.service_key(item[0])
         if key in seen:
-            raise model.IpvsOptionError('services[%d]' % index, 'names the same service as services[%d] (%s)'
-                                        % (seen[key], model.describe_service(item[0])))
+            raise values.IpvsOptionError('services[%d]' % index, 'names the same service as services[%d] (%s)'
+                                         % (seen[key], values.describe_service(item[0])))
         seen[key] = index
         result.append(item)
     return result
@@ -375,35 +432,38 @@ def main():
     params = module.params
     try:
         wanted = desired_list(params)
-    except model.IpvsOptionError as error:
+    except values.IpvsOptionError as error:
         module.fail_json(msg=str(error), option=error.option)
 
-    require_pyroute2(module)
     from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs
 
+    single = params['services'] is None
     result = dict(changed=False, actions=[])
     befores, afters = [], []
     try:
         with _ipvs.IpvsClient() as client:
             # Plan every service first, then apply all the operations as one batch: a refusal rolls back
-            # the whole call, so a list of services is never left half-applied.
+            # the whole call, so a list of services is never left half-applied. Counters are read only where
+            # they are returned: for one service, and for the services of a list that this call changes.
             plans, all_ops = [], []
-            for desired, desired_servers, state, purge in wanted:
-                actual = client.find_service(desired)
-                actual_servers = client.servers(actual) if actual is not None else []
-                ops = model.plan_service(desired, actual, state, desired_servers, actual_servers, purge)
+            actuals = client.find_services([desired for desired, _servers, _state, _purge in wanted], counters=single)
+            for (desired, desired_servers, state, purge), actual in zip(wanted, actuals):
+                actual_servers = client.servers(actual, counters=single) if actual is not None else []
+                ops = plan.plan_service(desired, actual, state, desired_servers, actual_servers, purge)
                 plans.append((desired, actual, actual_servers, ops))
                 all_ops.extend(ops)
             result['actions'] = [op['text'] for op in all_ops]
             result['changed'] = bool(all_ops)
             if all_ops and not module.check_mode:
                 client.apply(all_ops)
+            changed = [desired for desired, _actual, _servers, ops in plans if ops and not module.check_mode]
+            read_back = iter(client.find_services(changed) if changed else [])
             for desired, actual, actual_servers, ops in plans:
                 if ops and not module.check_mode:
-                    after = client.find_service(desired)
+                    after = next(read_back)
                     after_servers = client.servers(after) if after is not None else []
                 else:
-                    after, after_servers = model.apply_ops(actual, actual_servers, ops)
+                    after, after_servers = plan.apply_ops(actual, actual_servers, ops)
                 befores.append((actual, actual_servers))
                 afters.append((after, after_servers))
     except _ipvs.IpvsError as error:
@@ -411,14 +471,14 @@ def main():
         result['changed'] = bool(getattr(error, 'rollback_failures', None))
         module.fail_json(msg=str(error), **result)
 
-    public = [model.public_service(after, after_servers) for after, after_servers in afters]
-    if params['services'] is None:
+    public = [plan.public_service(after, after_servers) for after, after_servers in afters]
+    if single:
         result['service'] = public[0]
     else:
         result['services'] = public
     if module._diff:
-        result['diff'] = dict(before=''.join(model.render_rules(*pair) for pair in befores),
-                              after=''.join(model.render_rules(*pair) for pair in afters))
+        result['diff'] = dict(before=''.join(ipvsadm.render_rules(*pair) for pair in befores),
+                              after=''.join(ipvsadm.render_rules(*pair) for pair in afters))
     module.exit_json(**result)
 
 

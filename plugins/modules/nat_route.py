@@ -59,27 +59,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  persistence:
-    description:
-      - How the routes come back at boot.
-      - V(auto) uses V(networkd) when systemd-networkd is running or enabled, else V(ifupdown) when
-        C(/etc/network/interfaces) and C(ifup) exist, else fails asking for an explicit choice.
-      - V(networkd) writes one drop-in per route,
-        C(/etc/systemd/network/<file>.network.d/lvs-nat-route-<destination>-m<metric>.conf) (destination C(default4),
-        C(default6) or C(<address>-<prefix>) with C(:) as C(-)), with a C([Route]) section (C(Destination=),
-        C(Gateway=), and C(Metric=) when O(metric) is given). C(<file>) is the C(.network) file networkd uses for the
-        device, found and checked as M(lvs.cluster.director_vip) does. It must match the device alone, and the task
-        fails when no C(.network) file names the device (the module never creates one). A drop-in for the same
-        destination and metric on another device's file is removed.
-      - V(ifupdown) writes C(/etc/network/interfaces.d/lvs-cluster-nat-route-<device>) with an
-        C(iface <device> inet|inet6 manual) stanza holding C(up ip route replace ...) and C(down ip route del ...)
-        lines, run when the host's own configuration brings the device up.
-      - V(none) changes only the running system. On a device systemd-networkd manages, such a route goes when networkd
-        starts or reconfigures the device (it removes routes it did not configure).
-      - With O(state=absent) the module removes the routes from the files of both kinds it finds, unless V(none).
-    type: str
-    choices: [auto, networkd, ifupdown, none]
-    default: auto
   restore:
     description:
       - With O(state=absent), when the call removed something, put back what the host's own configuration gives for
@@ -90,16 +69,16 @@ options:
         C(IPv6AcceptRA=yes) for IPv6.
       - ifupdown (when in use) - for the default route, the C(gateway) (and C(metric)) lines of the host's
         C(iface <device> inet|inet6 static) stanzas are set again over netlink, as ifupdown's static method sets them.
-        Routes that ifupdown gets from DHCP or from C(up) commands of the host come back only with C(ifdown)/C(ifup) or
-        a reboot (a warning says so when nothing could be restored).
+        When that route has the destination and metric of the one removed, it replaces it in one call, so the
+        destination is never without a route; otherwise it is set before ours goes. Routes that ifupdown gets from
+        DHCP or from C(up) commands of the host come back only with C(ifdown)/C(ifup) or a reboot (a warning says so
+        when nothing could be restored).
+      - A restore that fails (C(networkctl reconfigure) or the route refused) fails the task and rolls everything back,
+        our route included, rather than leave the host without the route while reporting success.
     type: bool
     default: true
-  reload_networkd:
-    description:
-      - After changing systemd-networkd files, run C(networkctl reload) when networkd is running, so that networkd
-        counts the routes as its own (it keeps them on reconfiguration, and a removed route does not come back).
-    type: bool
-    default: true
+extends_documentation_fragment:
+  - lvs.cluster.persistence
 attributes:
   check_mode:
     support: full
@@ -112,6 +91,19 @@ attributes:
     platforms: linux
     description: Linux only (rtnetlink).
 notes:
+  - "O(persistence=networkd) writes one drop-in per route,
+    C(/etc/systemd/network/<file>.network.d/lvs-nat-route-<destination>-m<metric>.conf) (destination C(default4),
+    C(default6) or C(<address>-<prefix>) with C(:) as C(-)), with a C([Route]) section (C(Destination=), C(Gateway=), and
+    C(Metric=) when O(metric) is given). C(<file>) is the C(.network) file networkd uses for the device, found and checked
+    as M(lvs.cluster.director_vip) does: it must match the device alone, and the task fails when no C(.network) file
+    names the device. A drop-in for the same destination and metric on another device's file is removed."
+  - "O(persistence=ifupdown) writes C(/etc/network/interfaces.d/lvs-cluster-nat-route-<device>) with an
+    C(iface <device> inet|inet6 manual) stanza holding C(up ip route replace ...) and C(down ip route del ...) lines,
+    run when the host's own configuration brings the device up."
+  - "With O(persistence=none), on a device systemd-networkd manages, the route goes when networkd starts or reconfigures
+    the device (it removes routes it did not configure)."
+  - "A route is always set with a replace (as C(ip route replace)), so a destination is never without a route while it
+    changes; on failure the route it replaced is put back."
   - "Runtime and persistence agree: the route is set over netlink with the destination, gateway, device and metric the
     drop-in (or the C(up) line) gives, so reloading networkd keeps it and a reboot brings it back."
   - "When a route of the host's own configuration has the same destination and metric (a C(Gateway=) in the device's
@@ -119,7 +111,6 @@ notes:
     module warns when it replaces a route. Remove the host's own one, or give it a higher metric."
   - Only the main routing table is managed. Policy routing (a table of its own for replies of the virtual services) is
     not covered.
-  - NetworkManager is not supported for persistence; use O(persistence=none) and configure it separately.
 requirements:
   - pyroute2 >= 0.7.2 on the target
   - Linux, run as root (CAP_NET_ADMIN)
@@ -156,7 +147,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 gateway:
-  description: The gateway, normalised.
+  description: The gateway, normalized.
   returned: always
   type: str
   sample: 10.97.1.1
@@ -171,7 +162,7 @@ metric:
   type: int
   sample: 0
 destinations:
-  description: The destinations, normalised (V(default) for a zero-length prefix).
+  description: The destinations, normalized (V(default) for a zero-length prefix).
   returned: always
   type: list
   elements: str
@@ -185,7 +176,7 @@ routes:
   elements: str
   sample: ["default via 10.97.1.1 dev natdum0 metric 0"]
 set:
-  description: Routes set (added or replaced).
+  description: Routes set (added or replaced); on failure, only those still set after the rollback.
   returned: always
   type: list
   elements: str
@@ -197,7 +188,7 @@ replaced:
   elements: str
   sample: ["default via 10.10.0.1 dev eth0 metric 0"]
 deleted:
-  description: Routes deleted (O(state=absent)).
+  description: Routes deleted (O(state=absent)); on failure, only those still deleted after the rollback.
   returned: always
   type: list
   elements: str
@@ -209,12 +200,12 @@ restored:
   elements: str
   sample: ["networkctl reconfigure eth0 (/etc/systemd/network/10-eth0.network: a route to default (Gateway=10.10.0.1))"]
 persistence:
-  description: The persistence used, V(networkd), V(ifupdown) or V(none) (with O(state=absent) and O(persistence=auto), V(auto)).
+  description: The back end the routes were persisted with, V(networkd), V(ifupdown) or V(none) (V(auto) for O(state=absent)).
   returned: always
   type: str
   sample: networkd
 network_file:
-  description: The C(.network) file of the device the drop-ins attach to (O(persistence=networkd) and O(state=present)), else null.
+  description: With O(persistence=networkd) and O(state=present), the C(.network) file whose drop-ins hold the routes; else null.
   returned: always
   type: str
   sample: /etc/systemd/network/10-natdum0.network
@@ -224,157 +215,105 @@ persistence_files:
   type: list
   elements: str
   sample: ["/etc/systemd/network/10-natdum0.network.d/lvs-nat-route-default4-m0.conf"]
+rollback:
+  description:
+    - On a failure after the routes and their drop-ins started to change, C(undone) lists the steps rolled back (last
+      first), and C(not_restored) the undos that failed too, each with its error (what they name is still in effect).
+  returned: failure after a change was started
+  type: dict
+  sample: {"undone": ["set default via 10.97.1.1 dev natdum0 metric 0"], "not_restored": []}
 changed_files:
-  description: Persistence files written or removed by the call (would be, in check mode).
+  description: Files of the routes written or removed by the call (would be, in check mode; on failure, only those not put back).
   returned: always
   type: list
   elements: str
   sample: ["/etc/systemd/network/10-natdum0.network.d/lvs-nat-route-default4-m0.conf"]
 '''
 
-import glob
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.lvs.cluster.plugins.module_utils._pyroute2 import require_pyroute2
+from ansible_collections.lvs.cluster.plugins.module_utils import _persist as persist
+from ansible_collections.lvs.cluster.plugins.module_utils import _persist_ifupdown as ifupdown
+from ansible_collections.lvs.cluster.plugins.module_utils import _persist_networkd as networkd
 from ansible_collections.lvs.cluster.plugins.module_utils import _route as rt
 from ansible_collections.lvs.cluster.plugins.module_utils import _vip as vip
+from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import Netlink, Route
+
+OWNER = persist.Owner(mark='Managed by Ansible (lvs.cluster.nat_route)', dropin_prefix='lvs-nat-route-',
+                      ifupdown_template='lvs-cluster-nat-route-%s', create_network_file=False, auto_line=False,
+                      exclusive=True)
+REPORTED = ('set', 'deleted', 'restored', 'changed_files')
 
 
 def fail(module, exc):
     module.fail_json(msg=to_native(exc))
 
 
-def our_dropins(route):
-    return glob.glob(os.path.join(vip.NETWORKD_ETC, '*.network.d', rt.networkd_dropin_glob(route.dst, route.metric)))
-
-
-def plan_networkd(module, routes, index, explicit_metric, state):
-    """{path: content or None}, the files holding the routes, the .network file (present)."""
-    plan = {}
-    holding = []
-    network_file = None
-    if state == 'present':
-        device = routes[0].device
-        try:
-            name, network_file, notes = vip.networkd_device_file(device, vip.networkd_files(), vip.networkd_link_file(index))
-        except vip.VipError as exc:
-            fail(module, exc)
-        for note in notes:
-            module.warn(note)
-        for route in routes:
-            path = os.path.join(vip.networkd_dropin_dir(name), rt.networkd_dropin_name(route))
-            plan[path] = rt.render_networkd_dropin(route, explicit_metric)
-            holding.append(path)
-            for other in our_dropins(route):
-                if other != path:
-                    plan[other] = None
-    else:
-        for route in routes:
-            for path in our_dropins(route):
-                gateways = [gw for _dst, gw, _metric in rt.parse_networkd_routes(vip.read_text(path))]
-                if route.gateway in gateways:
-                    plan[path] = None
-    return plan, holding, network_file
-
-
-def plan_ifupdown(module, routes, state):
-    plan = {}
-    holding = []
-    keys = set((r.dst, r.metric) for r in routes)
-    for path in sorted(glob.glob(os.path.join(vip.IFUPDOWN_DIR, rt.ROUTE_IFUPDOWN_TEMPLATE % '*'))):
-        old = vip.read_text(path)
-        device = None
-        for raw in (old or '').splitlines():
-            words = raw.split()
-            if len(words) >= 2 and words[0] == 'iface':
-                device = words[1]
-                break
-        if device is None:
-            continue
-        existing = rt.parse_ifupdown(old, device)
-        if state == 'present':
-            kept = [r for r in existing if (r.dst, r.metric) not in keys]
-        else:
-            gone = set((r.dst, r.metric, r.gateway) for r in routes)
-            kept = [r for r in existing if (r.dst, r.metric, r.gateway) not in gone]
-        if kept != existing:
-            plan[path] = rt.render_ifupdown(device, kept)
-    if state == 'present':
-        device = routes[0].device
-        path = rt.ifupdown_path(device)
-        old = vip.read_text(path)
-        existing = [r for r in rt.parse_ifupdown(old, device) if (r.dst, r.metric) not in keys]
-        plan[path] = rt.render_ifupdown(device, existing + list(routes))
-        holding.append(path)
-        main = vip.read_text(vip.IFUPDOWN_INTERFACES)
-        if not vip.ifupdown_sources_dir(main):
-            module.warn('%s does not read %s: add "source %s/*" or the routes will not come back at boot'
-                        % (vip.IFUPDOWN_INTERFACES, vip.IFUPDOWN_DIR, vip.IFUPDOWN_DIR))
-        others = [vip.read_text(p) for p in sorted(glob.glob(os.path.join(vip.IFUPDOWN_DIR, '*'))) if p != path]
-        if not vip.ifupdown_brings_up(device, [main] + others):
-            module.warn('no auto or allow-hotplug line names %s in %s or %s: ifupdown will not bring it up at boot, '
-                        'and the routes will not come back' % (device, vip.IFUPDOWN_INTERFACES, vip.IFUPDOWN_DIR))
-    return plan, holding
-
-
-def networkd_text(network_path):
-    """A .network file with its drop-ins from every networkd directory, ours left out."""
-    name = os.path.basename(network_path)
-    parts = [vip.read_text(network_path) or '']
-    dropins = {}
-    for directory in vip.NETWORKD_DIRS:
-        for path in glob.glob(os.path.join(directory, name + '.d', '*.conf')):
-            dropins.setdefault(os.path.basename(path), path)
-    for base in sorted(dropins):
-        if not base.startswith(rt.ROUTE_DROPIN_PREFIX):
-            parts.append(vip.read_text(dropins[base]) or '')
-    return '\n'.join(parts)
-
-
-def plan_restore(module, netlink, destinations, family):
-    """(networkctl reconfigure targets [(link, why)], routes to set [Route]) the host's own configuration gives."""
-    links = []
+def plan_restore(module, netlink, gone, family):
+    """(links to `networkctl reconfigure` [(link, why)], routes to set [Route]) that the host's own
+    configuration gives for the destinations whose route this call deletes."""
+    links = networkd.links_giving_routes(OWNER, netlink.names(), gone)
     routes = []
-    if os.path.exists('/run/systemd/netif/state'):
-        names = netlink.names()
-        for index in sorted(names):
-            applied = vip.networkd_link_file(index)
-            if not applied or names[index] == 'lo':
-                continue
-            text = networkd_text(applied)
-            for dst in destinations:
-                why = rt.networkd_gives_route(text, dst)
-                if why:
-                    links.append((names[index], '%s: %s' % (applied, why)))
-                    break
-    if vip.ifupdown_in_use() and any(dst.prefixlen == 0 for dst in destinations):
-        texts = [vip.read_text(vip.IFUPDOWN_INTERFACES)]
-        texts += [vip.read_text(p) for p in sorted(glob.glob(os.path.join(vip.IFUPDOWN_DIR, '*')))
-                  if not os.path.basename(p).startswith(rt.ROUTE_IFUPDOWN_TEMPLATE % '')]
-        for text in texts:
-            for route in rt.ifupdown_gateways(text):
-                if route.dst.version == family and netlink.link(route.device) is not None:
+    if ifupdown.ifupdown_in_use() and any(dst.prefixlen == 0 for dst in gone):
+        for text in ifupdown.host_texts(skip_prefix=OWNER.ifupdown_template % ''):
+            for route in ifupdown.gateway_routes(text):
+                if route.dst.version == family and route.dst in gone and netlink.link(route.device) is not None:
                     routes.append(route)
+    if not links and not routes and any(dst.prefixlen == 0 for dst in gone):
+        module.warn('restore: the host\'s own configuration gives no default route this module can put back '
+                    '(DHCP or up commands under ifupdown come back with ifdown/ifup or a reboot)')
     return links, routes
 
 
+def route_steps(steps, netlink, to_set, replaced, to_delete, restore_routes, current):
+    """The kernel steps. A route the host's own configuration gives back with the same destination and
+    metric replaces ours in one call, so the destination is never without a route; others are set
+    before ours goes."""
+    old = dict(((r.dst, r.metric), r) for r in replaced)
+    for route in to_set:
+        before = old.get((route.dst, route.metric))
+        steps.run('set %s' % rt.route_text(route), lambda r=route: netlink.replace_route(r),
+                  (lambda b=before: netlink.replace_route(b)) if before else (lambda r=route: netlink.delete_route(r)),
+                  ('set', rt.route_text(route)))
+    pending = [r for r in restore_routes if r not in current]
+    for route in to_delete:
+        same = [r for r in pending if (r.dst, r.metric) == (route.dst, route.metric)]
+        if same:
+            pending.remove(same[0])
+            steps.run('replace %s by %s' % (rt.route_text(route), rt.route_text(same[0])),
+                      lambda r=same[0]: netlink.replace_route(r), lambda r=route: netlink.replace_route(r),
+                      [('deleted', rt.route_text(route)), ('restored', '%s (ifupdown gateway)' % rt.route_text(same[0]))])
+            continue
+        for other in [r for r in pending if r.dst == route.dst]:
+            pending.remove(other)
+            steps.run('set %s' % rt.route_text(other), lambda r=other: netlink.replace_route(r),
+                      lambda r=other: netlink.delete_route(r), ('restored', '%s (ifupdown gateway)' % rt.route_text(other)))
+        steps.run('delete %s' % rt.route_text(route), lambda r=route: netlink.delete_route(r),
+                  lambda r=route: netlink.replace_route(r), ('deleted', rt.route_text(route)))
+
+
+def reconfigure_steps(module, steps, links):
+    """networkctl reconfigure of the links whose own configuration gives the route back (after the reload)."""
+    networkctl = module.get_bin_path('networkctl') or 'networkctl'
+
+    def reconfigure(link):
+        rc, out, err = module.run_command([networkctl, 'reconfigure', link])
+        if rc != 0:
+            raise OSError('rc=%d: %s' % (rc, (err or out).strip()))
+
+    for link, why in links:
+        steps.run('networkctl reconfigure %s' % link, lambda name=link: reconfigure(name), lambda: None,
+                  ('restored', 'networkctl reconfigure %s (%s)' % (link, why)))
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            gateway=dict(type='str', required=True),
-            destinations=dict(type='list', elements='str', default=['default'], aliases=['destination']),
-            device=dict(type='str'),
-            metric=dict(type='int'),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            persistence=dict(type='str', default='auto', choices=list(vip.PERSISTENCE_CHOICES)),
-            restore=dict(type='bool', default=True),
-            reload_networkd=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
+    spec = persist.argument_spec()
+    spec.update(gateway=dict(type='str', required=True),
+                destinations=dict(type='list', elements='str', default=['default'], aliases=['destination']),
+                device=dict(type='str'), metric=dict(type='int'), restore=dict(type='bool', default=True))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     require_pyroute2(module)
     params = module.params
     state = params['state']
@@ -388,17 +327,11 @@ def main():
             vip.check_real_device(params['device'], module_hint=False)
             if params['device'] == 'lo':
                 raise vip.VipError('device: lo cannot reach a gateway; give the device facing the director')
-    except vip.VipError as exc:
+        chosen = persist.choose_backends(params['persistence'], state)
+    except (vip.VipError, persist.PersistError) as exc:
         fail(module, exc)
 
-    persistence = params['persistence']
-    if persistence == 'auto' and state == 'present':
-        persistence = vip.detect_persistence()
-        if persistence is None:
-            module.fail_json(msg='persistence=auto found neither systemd-networkd (running or enabled) nor ifupdown '
-                                 '(/etc/network/interfaces and ifup): set persistence to networkd, ifupdown or none')
-
-    netlink = rt.RouteNetlink()
+    netlink = Netlink()
     try:
         device = params['device']
         index = None
@@ -415,42 +348,30 @@ def main():
                 fail(module, exc)
             if device is None or index is None:
                 device, index = None, None
-        wanted = [rt.Route(dst, metric, gateway, device) for dst in destinations]
+        wanted = [Route(dst, metric, gateway, device) for dst in destinations]
 
         current = [r for r in netlink.routes(gateway.version) if r.dst in destinations]
         to_set, to_delete, replaced = rt.plan_routes(current, wanted, state)
 
-        file_plan, holding, network_file = {}, [], None
-        if state == 'present' and persistence == 'networkd':
-            file_plan, holding, network_file = plan_networkd(module, wanted, index, params['metric'] is not None, state)
-        elif state == 'present' and persistence == 'ifupdown':
-            file_plan, holding = plan_ifupdown(module, wanted, state)
-        elif state == 'absent' and persistence != 'none':
-            if persistence in ('auto', 'networkd'):
-                file_plan.update(plan_networkd(module, wanted, index, False, state)[0])
-            if persistence in ('auto', 'ifupdown'):
-                file_plan.update(plan_ifupdown(module, wanted, state)[0])
+        plan, holding, network_file = {}, [], None
+        try:
+            for backend in chosen:
+                files, held, used = backend.plan_routes(OWNER, wanted, index, params['metric'] is not None, state, module.warn)
+                plan.update(files)
+                holding.extend(held)
+                network_file = network_file or used
+            changes = persist.file_changes(plan)
+        except persist.PersistError as exc:
+            fail(module, exc)
 
-        file_changes = []
-        for path in sorted(file_plan):
-            old = vip.read_text(path)
-            if os.path.lexists(path) and not os.path.isfile(path):
-                module.fail_json(msg='persistence: %s exists and is not a regular file' % path)
-            if old != file_plan[path]:
-                file_changes.append((path, old, file_plan[path]))
-
-        changed = bool(to_set or to_delete or file_changes)
+        changed = bool(to_set or to_delete or changes)
         predicted = [r for r in current if r not in to_delete and r not in replaced] + to_set
         restore_links, restore_routes = [], []
         if state == 'absent' and changed and params['restore']:
-            gone = [r.dst for r in to_delete] or destinations
-            restore_links, restore_routes = plan_restore(module, netlink, gone, gateway.version)
-            restore_routes = [r for r in restore_routes if r.dst in gone]
-            if not restore_links and not restore_routes and any(r.dst.prefixlen == 0 for r in to_delete):
-                module.warn('restore: the host\'s own configuration gives no default route this module can put back '
-                            '(DHCP or up commands under ifupdown come back with ifdown/ifup or a reboot)')
+            restore_links, restore_routes = plan_restore(module, netlink, [r.dst for r in to_delete] or destinations,
+                                                         gateway.version)
         for route in replaced:
-            if persistence != 'none':
+            if chosen:
                 module.warn('replaced %s: if the host\'s own configuration sets it too, both are configured at boot and '
                             'the last one wins; remove it there, or give it a higher metric' % rt.route_text(route))
         result = dict(
@@ -459,39 +380,37 @@ def main():
             device=device,
             metric=metric,
             destinations=[rt.destination_text(dst) for dst in destinations],
-            persistence=persistence,
+            persistence=chosen[0].name if state == 'present' and chosen else params['persistence'],
             network_file=network_file,
             set=[rt.route_text(r) for r in to_set],
             replaced=[rt.route_text(r) for r in replaced],
             deleted=[rt.route_text(r) for r in to_delete],
             restored=(['networkctl reconfigure %s (%s)' % item for item in restore_links]
-                      + ['%s (ifupdown gateway)' % rt.route_text(r) for r in restore_routes]),
-            changed_files=[change[0] for change in file_changes],
+                      + ['%s (ifupdown gateway)' % rt.route_text(r) for r in restore_routes if r not in current]),
+            changed_files=[change.path for change in changes],
             persistence_files=holding,
         )
         if module._diff:
-            result['diff'] = vip.state_diffs('routes', [rt.route_text(r) for r in current],
-                                             [rt.route_text(r) for r in predicted], file_changes)
+            result['diff'] = persist.state_diffs('routes', [rt.route_text(r) for r in current],
+                                                 [rt.route_text(r) for r in predicted], changes)
 
         if changed and not module.check_mode:
+            steps = persist.Steps()
+            reloaded = False
             try:
-                for route in to_delete:
-                    netlink.delete_route(route, netlink.link(route.device)[0] if route.device else None)
-                for route in to_set:
-                    netlink.replace_route(route, index)
-            except Exception as exc:  # pylint: disable=broad-except  # NetlinkError and socket errors alike
-                module.fail_json(msg='netlink route call failed: %s' % to_native(exc), **result)
-            vip.apply_file_changes(module, file_changes)
-            networkctl = vip.reload_networkd(module, file_changes, params['reload_networkd'])
-            for link_name, _why in restore_links:
-                rc, out, err = module.run_command([networkctl or 'networkctl', 'reconfigure', link_name])
-                if rc != 0:
-                    module.warn('restore: networkctl reconfigure %s failed (rc=%d): %s' % (link_name, rc, (err or out).strip()))
-            for route in restore_routes:
-                try:
-                    netlink.replace_route(route, netlink.link(route.device)[0])
-                except Exception as exc:  # pylint: disable=broad-except
-                    module.warn('restore: setting %s failed: %s' % (rt.route_text(route), to_native(exc)))
+                route_steps(steps, netlink, to_set, replaced, to_delete, restore_routes, current)
+                steps.files(module, changes)
+                reloaded = True
+                for warning in persist.reload_backends(module, chosen, changes, params['reload_networkd']):
+                    module.warn(warning)
+                reconfigure_steps(module, steps, restore_links)
+            except Exception as exc:  # pylint: disable=broad-except  # every failure rolls back
+                steps.rollback()
+                if reloaded:  # networkd read the files we put back
+                    for warning in persist.reload_backends(module, chosen, changes, params['reload_networkd']):
+                        module.warn(warning)
+                result['routes'] = [rt.route_text(r) for r in netlink.routes(gateway.version) if r.dst in destinations]
+                steps.fail(module, exc, result, REPORTED)
             predicted = [r for r in netlink.routes(gateway.version) if r.dst in destinations]
         result['routes'] = [rt.route_text(r) for r in predicted]
     finally:

@@ -57,7 +57,6 @@ def test_sysctl_file_is_normalised():
 
 def test_dotted_interface_uses_slash_form_in_files_and_literal_dir_in_proc():
     assert sysctl.key_path('eth0.100', 'arp_ignore') == 'net/ipv4/conf/eth0.100/arp_ignore'
-    assert sysctl.proc_path('eth0.100', 'arp_ignore') == '/proc/sys/net/ipv4/conf/eth0.100/arp_ignore'
     assert sysctl.file_key('eth0.100', 'arp_ignore') == 'net/ipv4/conf/eth0.100/arp_ignore'
     assert sysctl.file_key('eth0', 'arp_ignore') == 'net.ipv4.conf.eth0.arp_ignore'
 

@@ -10,60 +10,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
-import shlex
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-COLLECTIONS = os.path.join(ROOT, '.collections')
 MODULE = 'ansible_collections.lvs.cluster.plugins.modules.arp_sysctl'
 CONF = '/etc/sysctl.d/90-lvs-cluster-arp.conf'
-SEP = '@@STEP@@'
+# a.1: an interface with a dot in its name (a veth pair needs no kernel module)
+SETUP = ['ip link add a.1 type veth peer name b.2']
 
 
-def _unshare_works():
-    try:
-        return subprocess.call(['unshare', '-n', '-m', 'true'], stderr=subprocess.DEVNULL) == 0
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _unshare_works() or not os.path.isdir('/etc/sysctl.d'),
-                                reason='needs root and unshare -n -m')
-
-
-def run_steps(steps):
-    """Run steps in one fresh namespace; ('module', args, check, diff) or ('sh', command).
-    Returns parsed JSON for module steps and stdout for shell steps."""
-    # a.1: an interface with a dot in its name (a veth pair needs no kernel module)
-    # The rest of the host's sysctl configuration is hidden too, so restores are predictable.
-    lines = ['set -u', 'mount -t tmpfs tmpfs /etc/sysctl.d', 'ip link set lo up',
-             'for d in /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do'
-             ' if [ -d $d ]; then mount -t tmpfs tmpfs $d; fi; done',
-             'if [ -f /etc/sysctl.conf ]; then mount --bind /dev/null /etc/sysctl.conf; fi',
-             'ip link add a.1 type veth peer name b.2']
-    for step in steps:
-        lines.append('echo %s' % SEP)
-        if step[0] == 'module':
-            args = dict(step[1])
-            args['_ansible_check_mode'] = bool(step[2]) if len(step) > 2 else False
-            args['_ansible_diff'] = bool(step[3]) if len(step) > 3 else False
-            lines.append('%s -m %s %s' % (shlex.quote(sys.executable), MODULE,
-                                          shlex.quote(json.dumps({'ANSIBLE_MODULE_ARGS': args}))))
-        else:
-            lines.append(step[1])
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
-    out = subprocess.run(['unshare', '-n', '-m', 'bash', '-c', '\n'.join(lines)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120, check=False)
-    chunks = out.stdout.split(SEP + '\n')[1:]
-    assert len(chunks) == len(steps), out.stderr
-    results = []
-    for step, chunk in zip(steps, chunks):
-        results.append(json.loads(chunk) if step[0] == 'module' else chunk)
-    return results
+@pytest.fixture
+def run_steps(netns):
+    return lambda steps: netns(MODULE, steps, SETUP)
 
 
 VALUES = ('for i in all default lo a.1; do echo "$i $(cat /proc/sys/net/ipv4/conf/$i/arp_ignore) '
@@ -71,7 +29,7 @@ VALUES = ('for i in all default lo a.1; do echo "$i $(cat /proc/sys/net/ipv4/con
 FILES = 'ls -A /etc/sysctl.d; cat %s 2>/dev/null || true' % CONF
 
 
-def test_present_check_diff_idempotent_absent():
+def test_present_check_diff_idempotent_absent(run_steps):
     args = {'interfaces': ['a.1', 'lo'], 'rp_filter': 2}
     check, before, applied, values, files, again, gone, restored = run_steps([
         ('module', args, True, True),
@@ -108,7 +66,7 @@ def test_present_check_diff_idempotent_absent():
     assert '90-lvs-cluster-arp.conf' not in restored
 
 
-def test_absent_reapplies_remaining_configuration():
+def test_absent_reapplies_remaining_configuration(run_steps):
     site = "printf 'net.ipv4.conf.all.rp_filter = 1\\nnet.ipv4.conf.*.arp_announce = 1\\n' > /etc/sysctl.d/60-site.conf"
     dummy, applied, gone, values = run_steps([
         ('sh', site),
@@ -130,7 +88,7 @@ def test_absent_reapplies_remaining_configuration():
     ({'sysctl_file': '/etc/sysctl.conf'}, 'sysctl_file must be a file directly in /etc/sysctl.d'),
     ({'sysctl_file': '/etc/sysctl.d/x.txt'}, 'sysctl_file must end in .conf'),
 ])
-def test_bad_input_fails_before_any_change(args, message):
+def test_bad_input_fails_before_any_change(run_steps, args, message):
     result, after = run_steps([('module', args), ('sh', VALUES + '; ' + FILES)])
     assert result.get('failed') is True
     assert message in result['msg']
@@ -138,7 +96,7 @@ def test_bad_input_fails_before_any_change(args, message):
     assert 'Managed by Ansible' not in after
 
 
-def test_missing_interface_allowed_is_only_persisted():
+def test_missing_interface_allowed_is_only_persisted(run_steps):
     result, files = run_steps([
         ('module', {'interfaces': ['later0'], 'allow_missing_interfaces': True}),
         ('sh', FILES),
@@ -148,3 +106,32 @@ def test_missing_interface_allowed_is_only_persisted():
     # warnings are structured objects in ansible-core >= 2.19, plain strings before
     assert 'interface later0 does not exist' in json.dumps(result.get('warnings'))
     assert 'net.ipv4.conf.later0.arp_ignore = 1' in files.splitlines()
+
+
+def test_a_file_that_cannot_be_written_puts_the_kernel_values_back(run_steps, netns):
+    before, result, after, files = run_steps([
+        ('sh', VALUES),
+        ('module', {'interfaces': ['a.1'], 'rp_filter': 2}, False, False, [(netns.ATOMIC_MOVE, [1])]),
+        ('sh', VALUES),
+        ('sh', FILES),
+    ])
+    assert result.get('failed') is True
+    assert result['msg'].startswith('failed, and rolled back 9 earlier step(s): write %s: ' % CONF)
+    assert result['changed'] is False and result['written'] == [] and result['rollback']['not_restored'] == []
+    assert after == before
+    assert files.strip() == ''
+
+
+def test_a_refused_kernel_value_rolls_back_and_writes_no_file(run_steps):
+    # the 5th value written refused by the kernel: the four written before it go back
+    before, result, after, files = run_steps([
+        ('sh', VALUES),
+        ('module', {'interfaces': ['a.1'], 'sysctl_file': CONF}, False, False,
+         [('ansible_collections.lvs.cluster.plugins.module_utils._sysctl.write_proc_value', [5])]),
+        ('sh', VALUES),
+        ('sh', FILES),
+    ])
+    assert result.get('failed') is True
+    assert len(result['rollback']['undone']) == 4 and result['written'] == []
+    assert after == before
+    assert files.strip() == ''

@@ -13,80 +13,46 @@ __metaclass__ = type
 import json
 import os
 import shlex
-import subprocess
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-COLLECTIONS = os.path.join(ROOT, '.collections')
+from lifecycle import lifecycle_steps
+
 MODULE = 'ansible_collections.lvs.cluster.plugins.modules.director_vip'
 NETWORKD = '/etc/systemd/network'
 NETIF = '/run/systemd/netif'
 DROPINS = NETWORKD + '/10-dv0.network.d'
-SEP = '@@STEP@@'
+SETUP = [
+    'ip link add dv0 type veth peer name dv1',
+    'ip link set dv0 up', 'ip link set dv1 up',
+    "printf '[Match]\\nName=dv0\\n\\n[Network]\\nAddress=10.97.5.1/24\\n' > %s/10-dv0.network" % NETWORKD,
+]
 
-# Receives the ARP frames that reach dv1 (the other end of the pair) for a few seconds: the oracle
-# for gratuitous ARP, independent of the module's frame builder.
+# Receives the ARP frames that reach dv1 (the other end of the pair) until the file STOP appears (at
+# most 120 s), then writes DONE: the oracle for gratuitous ARP, independent of the module's frame builder.
+# No fixed capture window: under load the module runs can take longer than any window would allow.
 CAPTURE = r'''
-import socket, sys, time
+import os, socket, sys, time
+out_path, stop, done = sys.argv[1:4]
 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
 sock.bind(('dv1', 0x0806))
-sock.settimeout(0.5)
-end = time.time() + float(sys.argv[1])
-with open(sys.argv[2], 'w') as out:
-    while time.time() < end:
+sock.settimeout(0.2)
+end = time.time() + 120
+with open(out_path, 'w') as out:
+    while time.time() < end and not os.path.exists(stop):
         try:
             out.write(sock.recv(100).hex() + '\n')
             out.flush()
         except socket.timeout:
             pass
+open(done, 'w').close()
 '''
 
 
-def _unshare_works():
-    try:
-        return subprocess.call(['unshare', '-n', '-m', 'true'], stderr=subprocess.DEVNULL) == 0
-    except OSError:
-        return False
-
-
-def _has_pyroute2():
-    try:
-        import pyroute2  # noqa: F401  pylint: disable=unused-import
-        return True
-    except ImportError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _unshare_works() or not os.path.isdir(NETWORKD) or not _has_pyroute2(),
-                                reason='needs root, unshare -n -m, /etc/systemd/network and pyroute2')
-
-
-def run_steps(steps):
-    """Run steps in one fresh namespace; ('module', args, check, diff) or ('sh', command)."""
-    lines = ['set -u', 'mount -t tmpfs tmpfs %s' % NETWORKD,
-             'if [ -d %s ]; then mount -t tmpfs tmpfs %s; fi' % (NETIF, NETIF),
-             'ip link set lo up',
-             'ip link add dv0 type veth peer name dv1',
-             'ip link set dv0 up', 'ip link set dv1 up',
-             "printf '[Match]\\nName=dv0\\n\\n[Network]\\nAddress=10.97.5.1/24\\n' > %s/10-dv0.network" % NETWORKD]
-    for step in steps:
-        lines.append('echo %s' % SEP)
-        if step[0] == 'module':
-            args = dict(step[1])
-            args['_ansible_check_mode'] = bool(step[2]) if len(step) > 2 else False
-            args['_ansible_diff'] = bool(step[3]) if len(step) > 3 else False
-            lines.append('%s -m %s %s' % (shlex.quote(sys.executable), MODULE,
-                                          shlex.quote(json.dumps({'ANSIBLE_MODULE_ARGS': args}))))
-        else:
-            lines.append(step[1])
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
-    out = subprocess.run(['unshare', '-n', '-m', 'bash', '-c', '\n'.join(lines)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120, check=False)
-    chunks = out.stdout.split(SEP + '\n')[1:]
-    assert len(chunks) == len(steps), out.stderr
-    return [json.loads(chunk) if step[0] == 'module' else chunk for step, chunk in zip(steps, chunks)]
+@pytest.fixture
+def run_steps(netns):
+    return lambda steps: netns(MODULE, steps, SETUP)
 
 
 def addresses(text):
@@ -98,23 +64,10 @@ SHOW = 'ip -j addr show dev dv0'
 FILES = 'find %s -type f | sort; cat %s/*.conf 2>/dev/null || true' % (NETWORKD, DROPINS)
 
 
-def test_networkd_present_check_diff_idempotent_absent():
+def test_networkd_present_check_diff_idempotent_absent(run_steps):
     args = {'device': 'dv0', 'addresses': ['10.97.0.10', 'fd97::10/128'], 'persistence': 'networkd',
             'gratuitous_arp': False}
-    steps = [
-        ('module', args, True, True),
-        ('sh', SHOW),
-        ('sh', FILES),
-        ('module', args, False, True),
-        ('sh', SHOW),
-        ('sh', FILES),
-        ('module', args),
-        ('module', dict(args, state='absent'), True),
-        ('module', dict(args, state='absent'), False, True),
-        ('sh', SHOW),
-        ('sh', FILES),
-        ('module', dict(args, state='absent')),
-    ]
+    steps = lifecycle_steps(args, SHOW, FILES)
     (check, ip_check, files_check, applied, ip_applied, files_applied, again,
      absent_check, gone, ip_gone, files_gone, gone_again) = run_steps(steps)
     assert check['changed'] is True and check['added'] == ['10.97.0.10/32', 'fd97::10/128']
@@ -143,7 +96,7 @@ def test_networkd_present_check_diff_idempotent_absent():
     assert gone_again['changed'] is False
 
 
-def test_the_file_networkd_reports_for_the_link_gets_the_dropins():
+def test_the_file_networkd_reports_for_the_link_gets_the_dropins(run_steps):
     uplink = ("printf '[Match]\\nName=dv0\\n' > %s/20-uplink.network && mkdir -p %s/links && "
               "echo NETWORK_FILE=%s/20-uplink.network > %s/links/$(ip -o link show dv0 | cut -d: -f1)"
               % (NETWORKD, NETIF, NETWORKD, NETIF))
@@ -158,7 +111,7 @@ def test_the_file_networkd_reports_for_the_link_gets_the_dropins():
     assert NETWORKD + '/20-uplink.network.d/lvs-director-vip-10.97.0.11-32.conf' in files.splitlines()
 
 
-def test_no_network_file_for_the_device_fails_and_changes_nothing():
+def test_no_network_file_for_the_device_fails_and_changes_nothing(run_steps):
     result, shown, files = run_steps([
         ('module', {'device': 'dv1', 'addresses': ['10.97.0.12'], 'persistence': 'networkd'}),
         ('sh', 'ip -j addr show dev dv1'),
@@ -170,9 +123,9 @@ def test_no_network_file_for_the_device_fails_and_changes_nothing():
     assert files.splitlines() == [NETWORKD + '/10-dv0.network']
 
 
-def test_other_prefix_is_replaced_and_gratuitous_arp_is_sent_for_new_ipv4_only():
-    capture = '%s -c %s 6 /tmp/dv-arp.txt & sleep 1' % (shlex.quote(sys.executable), shlex.quote(CAPTURE))
-    capture = 'mount -t tmpfs tmpfs /mnt && ' + capture.replace('/tmp/dv-arp.txt', '/mnt/arp.txt')
+def test_other_prefix_is_replaced_and_gratuitous_arp_is_sent_for_new_ipv4_only(run_steps):
+    capture = 'mount -t tmpfs tmpfs /mnt && { %s -c %s /mnt/arp.txt /mnt/arp.stop /mnt/arp.done & sleep 1; }' % (
+        shlex.quote(sys.executable), shlex.quote(CAPTURE))
     dummy, wide, narrow, same, quiet, frames, mac = run_steps([
         ('sh', capture),
         ('module', {'device': 'dv0', 'addresses': ['10.97.0.13/24', 'fd97::13'], 'allow_non_host_prefix': True,
@@ -180,7 +133,9 @@ def test_other_prefix_is_replaced_and_gratuitous_arp_is_sent_for_new_ipv4_only()
         ('module', {'device': 'dv0', 'addresses': ['10.97.0.13'], 'persistence': 'none'}),
         ('module', {'device': 'dv0', 'addresses': ['10.97.0.13'], 'persistence': 'none'}),
         ('module', {'device': 'dv0', 'addresses': ['10.97.0.14'], 'persistence': 'none', 'gratuitous_arp': False}),
-        ('sh', 'sleep 5; cat /mnt/arp.txt'),
+        # the last frames are sent before the module returns; stop the capture once the socket has drained
+        ('sh', 'sleep 1; touch /mnt/arp.stop; for i in $(seq 50); do [ -e /mnt/arp.done ] && break; sleep 0.1; done;'
+               ' cat /mnt/arp.txt'),
         ('sh', 'cat /sys/class/net/dv0/address 2>/dev/null; ip -j link show dev dv0'),
     ])
     assert wide['announced'] == ['10.97.0.13']
@@ -214,7 +169,7 @@ def test_other_prefix_is_replaced_and_gratuitous_arp_is_sent_for_new_ipv4_only()
     ({'addresses': ['10.97.0.23'], 'device': 'x/y'}, "device: 'x/y' is not a valid interface name"),
     ({'addresses': ['10.97.0.23'], 'device': 'dv1'}, 'persistence: no .network file names dv1'),
 ])
-def test_bad_input_fails_before_any_change(args, message):
+def test_bad_input_fails_before_any_change(run_steps, args, message):
     args = dict({'device': 'dv0'}, **args)
     args['persistence'] = 'networkd'
     before, result, after, files = run_steps([('sh', SHOW), ('module', args), ('sh', SHOW), ('sh', FILES)])
@@ -224,10 +179,36 @@ def test_bad_input_fails_before_any_change(args, message):
     assert files.splitlines() == [NETWORKD + '/10-dv0.network']
 
 
-def test_address_on_another_device_is_warned_about():
+def test_address_on_another_device_is_warned_about(run_steps):
     dummy, result = run_steps([
         ('sh', 'ip addr add 10.97.0.30/24 dev dv1'),
         ('module', {'device': 'dv0', 'addresses': ['10.97.0.30'], 'persistence': 'none', 'gratuitous_arp': False}),
     ])
     assert result['changed'] is True
     assert '10.97.0.30 is also bound to dv1' in json.dumps(result.get('warnings'))
+
+
+def test_a_refused_address_rolls_back_and_nothing_is_announced(run_steps, netns):
+    args = {'device': 'dv0', 'addresses': ['10.97.0.30', '10.97.0.31'], 'persistence': 'networkd'}
+    result, shown, files = run_steps([('module', args, False, False, [(netns.NETLINK_ADD, [2])]), ('sh', SHOW), ('sh', FILES)])
+    assert result.get('failed') is True
+    assert result['msg'].startswith('failed, and rolled back 1 earlier step(s): add 10.97.0.31/32 to dv0: ')
+    assert result['added'] == [] and result['announced'] == [] and result['changed'] is False
+    assert [a for a in addresses(shown) if a.startswith('10.97.0.')] == []
+    assert files.strip() == '%s/10-dv0.network' % NETWORKD
+
+
+def test_a_file_that_cannot_be_written_rolls_back_a_replaced_prefix_too(run_steps, netns):
+    wide, result, shown, files = run_steps([
+        ('module', {'device': 'dv0', 'addresses': ['10.97.0.32/24'], 'allow_non_host_prefix': True, 'persistence': 'none'}),
+        ('module', {'device': 'dv0', 'addresses': ['10.97.0.32'], 'persistence': 'networkd'},
+         False, False, [(netns.ATOMIC_MOVE, [1])]),
+        ('sh', SHOW),
+        ('sh', FILES),
+    ])
+    assert wide['added'] == ['10.97.0.32/24']
+    assert result.get('failed') is True
+    assert result['rollback']['undone'] == ['add 10.97.0.32/32 to dv0', 'remove 10.97.0.32/24 from dv0']
+    assert result['added'] == [] and result['removed'] == [] and result['changed_files'] == []
+    assert '10.97.0.32/24' in addresses(shown) and '10.97.0.32/32' not in addresses(shown)
+    assert files.strip() == '%s/10-dv0.network' % NETWORKD

@@ -11,58 +11,20 @@ __metaclass__ = type
 
 import json
 import os
-import shlex
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-COLLECTIONS = os.path.join(ROOT, '.collections')
+from lifecycle import lifecycle_steps
+
 MODULE = 'ansible_collections.lvs.cluster.plugins.modules.lo_vip'
 NETWORKD = '/etc/systemd/network'
 DROPINS = NETWORKD + '/05-lvs-cluster-lo.network.d'
-SEP = '@@STEP@@'
+SETUP = []
 
 
-def _unshare_works():
-    try:
-        return subprocess.call(['unshare', '-n', '-m', 'true'], stderr=subprocess.DEVNULL) == 0
-    except OSError:
-        return False
-
-
-def _has_pyroute2():
-    try:
-        import pyroute2  # noqa: F401  pylint: disable=unused-import
-        return True
-    except ImportError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _unshare_works() or not os.path.isdir(NETWORKD) or not _has_pyroute2(),
-                                reason='needs root, unshare -n -m, /etc/systemd/network and pyroute2')
-
-
-def run_steps(steps):
-    """Run steps in one fresh namespace; ('module', args, check, diff) or ('sh', command)."""
-    lines = ['set -u', 'mount -t tmpfs tmpfs %s' % NETWORKD, 'ip link set lo up']
-    for step in steps:
-        lines.append('echo %s' % SEP)
-        if step[0] == 'module':
-            args = dict(step[1])
-            args['_ansible_check_mode'] = bool(step[2]) if len(step) > 2 else False
-            args['_ansible_diff'] = bool(step[3]) if len(step) > 3 else False
-            lines.append('%s -m %s %s' % (shlex.quote(sys.executable), MODULE,
-                                          shlex.quote(json.dumps({'ANSIBLE_MODULE_ARGS': args}))))
-        else:
-            lines.append(step[1])
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
-    out = subprocess.run(['unshare', '-n', '-m', 'bash', '-c', '\n'.join(lines)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120, check=False)
-    chunks = out.stdout.split(SEP + '\n')[1:]
-    assert len(chunks) == len(steps), out.stderr
-    return [json.loads(chunk) if step[0] == 'module' else chunk for step, chunk in zip(steps, chunks)]
+@pytest.fixture
+def run_steps(netns):
+    return lambda steps: netns(MODULE, steps, SETUP)
 
 
 def lo_addresses(text):
@@ -74,22 +36,9 @@ SHOW = 'ip -j addr show dev lo'
 FILES = 'find %s -type f | sort; cat %s/*.conf 2>/dev/null || true' % (NETWORKD, DROPINS)
 
 
-def test_networkd_present_check_diff_idempotent_absent():
+def test_networkd_present_check_diff_idempotent_absent(run_steps):
     args = {'addresses': ['10.98.0.1', 'fd98::1/128'], 'persistence': 'networkd'}
-    steps = [
-        ('module', args, True, True),
-        ('sh', SHOW),
-        ('sh', FILES),
-        ('module', args, False, True),
-        ('sh', SHOW),
-        ('sh', FILES),
-        ('module', args),
-        ('module', dict(args, state='absent'), True),
-        ('module', dict(args, state='absent'), False, True),
-        ('sh', SHOW),
-        ('sh', FILES),
-        ('module', dict(args, state='absent')),
-    ]
+    steps = lifecycle_steps(args, SHOW, FILES)
     (check, ip_check, files_check, applied, ip_applied, files_applied, again,
      absent_check, gone, ip_gone, files_gone, gone_again) = run_steps(steps)
     assert check['changed'] is True and check['added'] == ['10.98.0.1/32', 'fd98::1/128']
@@ -117,7 +66,7 @@ def test_networkd_present_check_diff_idempotent_absent():
     assert gone_again['changed'] is False
 
 
-def test_other_prefix_is_replaced_and_persistence_none_writes_nothing():
+def test_other_prefix_is_replaced_and_persistence_none_writes_nothing(run_steps):
     wide, narrow, shown, files = run_steps([
         ('module', {'addresses': ['10.98.0.2/30'], 'allow_non_host_prefix': True, 'persistence': 'none'}),
         ('module', {'addresses': ['10.98.0.2'], 'persistence': 'none'}),
@@ -130,7 +79,7 @@ def test_other_prefix_is_replaced_and_persistence_none_writes_nothing():
     assert files.strip() == ''
 
 
-def test_existing_network_file_for_lo_gets_the_dropin():
+def test_existing_network_file_for_lo_gets_the_dropin(run_steps):
     own = "printf '[Match]\\nName=lo\\n\\n[Network]\\nKeepConfiguration=yes\\n' > %s/50-lo.network" % NETWORKD
     dummy, result, files = run_steps([
         ('sh', own),
@@ -142,7 +91,7 @@ def test_existing_network_file_for_lo_gets_the_dropin():
                                   NETWORKD + '/50-lo.network.d/lvs-vip-10.98.0.3-32.conf']
 
 
-def test_catch_all_network_file_sorting_first_is_refused():
+def test_catch_all_network_file_sorting_first_is_refused(run_steps):
     catch_all = "printf '[Match]\\nName=*\\n' > %s/00-all.network" % NETWORKD
     dummy, result, shown = run_steps([
         ('sh', catch_all),
@@ -154,7 +103,7 @@ def test_catch_all_network_file_sorting_first_is_refused():
     assert '10.98.0.4/32' not in lo_addresses(shown)
 
 
-def test_missing_tunnel_device_names_the_module():
+def test_missing_tunnel_device_names_the_module(run_steps):
     has_tunl0, result = run_steps([
         ('sh', 'ip link show tunl0 >/dev/null 2>&1 && echo yes || echo no'),
         ('module', {'addresses': ['10.98.0.5'], 'device': 'tunl0', 'persistence': 'none'}),
@@ -174,7 +123,7 @@ def test_missing_tunnel_device_names_the_module():
     ({'addresses': ['10.98.0.9'], 'device': 'eth0'}, 'device'),
     ({'addresses': ['127.0.0.9']}, 'cannot be a virtual IP'),
 ])
-def test_bad_input_fails_before_any_change(args, message):
+def test_bad_input_fails_before_any_change(run_steps, args, message):
     args = dict(args, persistence='networkd')
     result, shown, files = run_steps([('module', args), ('sh', SHOW), ('sh', FILES)])
     assert result.get('failed') is True
@@ -183,22 +132,68 @@ def test_bad_input_fails_before_any_change(args, message):
     assert files.strip() == ''
 
 
-def test_address_on_another_device_is_warned_about():
-    dummy, result = run_steps([
+def test_an_address_of_a_host_interface_is_refused_on_lo(run_steps):
+    dummy, result, shown = run_steps([
         ('sh', 'ip link add v.1 type veth peer name v.2 && ip addr add 10.98.0.10/24 dev v.1'),
         ('module', {'addresses': ['10.98.0.10'], 'persistence': 'none'}),
+        ('sh', SHOW),
     ])
-    assert result['changed'] is True
-    assert '10.98.0.10 is also bound to v.1' in json.dumps(result.get('warnings'))
+    assert result.get('failed') is True
+    assert result['msg'].startswith('addresses: 10.98.0.10 is an address of v.1 on this host')
+    assert '10.98.0.10/32' not in lo_addresses(shown)
+
+
+def test_ifupdown_on_a_host_that_does_not_run_it_is_refused(run_steps):
+    # /etc/network/interfaces hidden by an empty file: whatever the machine has, ifupdown reads nothing here
+    dummy, result, shown = run_steps([
+        ('sh', 'if [ -f /etc/network/interfaces ]; then mount --bind /dev/null /etc/network/interfaces; fi'),
+        ('module', {'addresses': ['10.98.0.11'], 'persistence': 'ifupdown'}),
+        ('sh', SHOW),
+    ])
+    assert result.get('failed') is True
+    assert result['msg'].startswith('persistence: ifupdown cannot work here: ')
+    assert '10.98.0.11/32' not in lo_addresses(shown)
+
+
+def test_a_refused_second_address_rolls_the_first_back(run_steps, netns):
+    args = {'addresses': ['10.98.0.12', '10.98.0.13'], 'persistence': 'networkd'}
+    result, shown, files = run_steps([('module', args, False, False, [(netns.NETLINK_ADD, [2])]), ('sh', SHOW), ('sh', FILES)])
+    assert result.get('failed') is True
+    assert result['msg'].startswith('failed, and rolled back 1 earlier step(s): add 10.98.0.13/32 to lo: ')
+    assert result['added'] == [] and result['changed'] is False and result['rollback']['not_restored'] == []
+    assert result['rollback']['undone'] == ['add 10.98.0.12/32 to lo']
+    assert lo_addresses(shown) == ['127.0.0.1/8', '::1/128'] == result['addresses']
+    assert files.strip() == ''  # files come after the kernel: none was written
+
+
+def test_a_file_that_cannot_be_written_rolls_the_addresses_and_files_back(run_steps, netns):
+    args = {'addresses': ['10.98.0.14', 'fd98::14'], 'persistence': 'networkd'}
+    result, shown, files = run_steps([('module', args, False, False, [(netns.ATOMIC_MOVE, [2])]), ('sh', SHOW), ('sh', FILES)])
+    assert result.get('failed') is True
+    assert result['rollback']['undone'] == ['write %s/05-lvs-cluster-lo.network' % NETWORKD,
+                                            'add fd98::14/128 to lo', 'add 10.98.0.14/32 to lo']
+    assert result['added'] == [] and result['changed_files'] == []
+    assert lo_addresses(shown) == ['127.0.0.1/8', '::1/128']
+    assert files.strip() == ''
+
+
+def test_an_undo_that_fails_is_reported_with_what_stays_done(run_steps, netns):
+    # the 2nd add fails, and so does the removal of the 1st: it stays, and the result says so
+    args = {'addresses': ['10.98.0.15', '10.98.0.16'], 'persistence': 'none'}
+    result, shown = run_steps([('module', args, False, False, [(netns.NETLINK_ADD, [2]), (netns.NETLINK_DELETE, [1])]), ('sh', SHOW)])
+    assert result.get('failed') is True
+    assert result['added'] == ['10.98.0.15/32'] and result['changed'] is True
+    assert result['rollback']['not_restored'][0].startswith('add 10.98.0.15/32 to lo: ')
+    assert 'could NOT restore: add 10.98.0.15/32 to lo' in result['msg']
+    assert '10.98.0.15/32' in lo_addresses(shown) and '10.98.0.16/32' not in lo_addresses(shown)
 
 
 IFUP = next((path for path in ('/sbin/ifup', '/usr/sbin/ifup') if os.path.exists(path)), None)
 
 
 @pytest.mark.skipif(IFUP is None or not os.path.isdir('/etc/network/interfaces.d'), reason='needs ifupdown installed')
-def test_ifupdown_brings_the_addresses_back_on_ifup():
+def test_ifupdown_brings_the_addresses_back_on_ifup(run_steps):
     setup = ('mkdir -p /run/network && mount -t tmpfs tmpfs /run/network && '
-             'mount -t tmpfs tmpfs /etc/network/interfaces.d && '
              "printf 'source /etc/network/interfaces.d/*\\n' > /run/network/interfaces.main && "
              'mount --bind /run/network/interfaces.main /etc/network/interfaces')
     boot = 'ip addr flush dev lo && ip link set lo down && %s -a >/dev/null 2>&1; ip -j addr show dev lo' % IFUP

@@ -12,19 +12,15 @@ __metaclass__ = type
 
 import json
 import os
-import shlex
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-COLLECTIONS = os.path.join(ROOT, '.collections')
+from lifecycle import lifecycle_steps
+
 MODULE = 'ansible_collections.lvs.cluster.plugins.modules.nat_route'
 NETWORKD = '/etc/systemd/network'
 NETIF = '/run/systemd/netif'
 DROPINS = NETWORKD + '/10-nat0.network.d'
-SEP = '@@STEP@@'
 
 # nat0: the inside interface (director 10.97.1.1, fd97:1::1); up0: the host's own uplink, whose
 # default route (via 10.97.2.254) the module replaces.
@@ -39,46 +35,9 @@ SETUP = [
 ]
 
 
-def _unshare_works():
-    try:
-        return subprocess.call(['unshare', '-n', '-m', 'true'], stderr=subprocess.DEVNULL) == 0
-    except OSError:
-        return False
-
-
-def _has_pyroute2():
-    try:
-        import pyroute2  # noqa: F401  pylint: disable=unused-import
-        return True
-    except ImportError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _unshare_works() or not os.path.isdir(NETWORKD) or not _has_pyroute2(),
-                                reason='needs root, unshare -n -m, /etc/systemd/network and pyroute2')
-
-
-def run_steps(steps):
-    """Run steps in one fresh namespace; ('module', args, check, diff) or ('sh', command)."""
-    lines = ['set -u', 'mount -t tmpfs tmpfs %s' % NETWORKD,
-             'if [ -d %s ]; then mount -t tmpfs tmpfs %s; fi' % (NETIF, NETIF),
-             'ip link set lo up'] + SETUP
-    for step in steps:
-        lines.append('echo %s' % SEP)
-        if step[0] == 'module':
-            args = dict(step[1])
-            args['_ansible_check_mode'] = bool(step[2]) if len(step) > 2 else False
-            args['_ansible_diff'] = bool(step[3]) if len(step) > 3 else False
-            lines.append('%s -m %s %s' % (shlex.quote(sys.executable), MODULE,
-                                          shlex.quote(json.dumps({'ANSIBLE_MODULE_ARGS': args}))))
-        else:
-            lines.append(step[1])
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
-    out = subprocess.run(['unshare', '-n', '-m', 'bash', '-c', '\n'.join(lines)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120, check=False)
-    chunks = out.stdout.split(SEP + '\n')[1:]
-    assert len(chunks) == len(steps), out.stderr
-    return [json.loads(chunk) if step[0] == 'module' else chunk for step, chunk in zip(steps, chunks)]
+@pytest.fixture
+def run_steps(netns):
+    return lambda steps: netns(MODULE, steps, SETUP)
 
 
 def routes(text):
@@ -95,22 +54,9 @@ SHOW6 = 'ip -j -6 route show table main'
 FILES = 'find %s -type f | sort; cat %s/*.conf 2>/dev/null || true' % (NETWORKD, DROPINS)
 
 
-def test_default_route_check_diff_replace_idempotent_absent():
+def test_default_route_check_diff_replace_idempotent_absent(run_steps):
     args = {'gateway': '10.97.1.1', 'persistence': 'networkd'}
-    steps = [
-        ('module', args, True, True),
-        ('sh', SHOW4),
-        ('sh', FILES),
-        ('module', args, False, True),
-        ('sh', SHOW4),
-        ('sh', FILES),
-        ('module', dict(args, destination=['0.0.0.0/0'], device='nat0')),
-        ('module', dict(args, state='absent'), True),
-        ('module', dict(args, state='absent'), False, True),
-        ('sh', SHOW4),
-        ('sh', FILES),
-        ('module', dict(args, state='absent')),
-    ]
+    steps = lifecycle_steps(args, SHOW4, FILES, again=dict(args, destination=['0.0.0.0/0'], device='nat0'))
     (check, ip_check, files_check, applied, ip_applied, files_applied, again,
      absent_check, gone, ip_gone, files_gone, gone_again) = run_steps(steps)
     assert check['changed'] is True and check['device'] == 'nat0' and check['metric'] == 0
@@ -145,7 +91,7 @@ def test_default_route_check_diff_replace_idempotent_absent():
     assert gone_again['changed'] is False
 
 
-def test_absent_plans_networkctl_reconfigure_of_the_link_whose_file_gives_the_route():
+def test_absent_plans_networkctl_reconfigure_of_the_link_whose_file_gives_the_route(run_steps):
     state = ('mkdir -p {n}/links && touch {n}/state && '
              'for d in nat0 up0; do echo NETWORK_FILE={w}/10-$d.network > {n}/links/$(ip -o link show $d | cut -d: -f1); done'
              .format(n=NETIF, w=NETWORKD))
@@ -161,7 +107,7 @@ def test_absent_plans_networkctl_reconfigure_of_the_link_whose_file_gives_the_ro
                                    % NETWORKD]
 
 
-def test_prefixes_metric_ipv6_and_absent_leaves_other_routers_alone():
+def test_prefixes_metric_ipv6_and_absent_leaves_other_routers_alone(run_steps):
     steps = [
         ('module', {'gateway': '10.97.1.1', 'destinations': ['10.97.200.0/24', '10.97.211.7'], 'metric': 50,
                     'persistence': 'none'}),
@@ -185,7 +131,7 @@ def test_prefixes_metric_ipv6_and_absent_leaves_other_routers_alone():
     assert routes(after) == ['default via 10.97.2.254 dev up0 metric 0']
 
 
-def test_absent_works_when_the_gateway_is_no_longer_connected():
+def test_absent_works_when_the_gateway_is_no_longer_connected(run_steps):
     gone, files = run_steps([
         ('module', {'gateway': '10.97.1.1', 'destinations': ['10.97.200.0/24'], 'persistence': 'networkd'}),
         ('sh', 'ip addr flush dev nat0'),
@@ -211,7 +157,7 @@ def test_absent_works_when_the_gateway_is_no_longer_connected():
     ({'gateway': '10.97.1.1', 'metric': -1}, 'metric: must be an integer from 0 to 4294967295'),
     ({'gateway': '10.97.1.1', 'device': 'natp0', 'persistence': 'networkd'}, 'gateway: 10.97.1.1 is not in a subnet connected to natp0'),
 ])
-def test_bad_input_fails_before_any_change(args, message):
+def test_bad_input_fails_before_any_change(run_steps, args, message):
     args = dict({'persistence': 'networkd'}, **args)
     before, result, after, files = run_steps([('sh', SHOW4), ('module', args), ('sh', SHOW4), ('sh', FILES)])
     assert result.get('failed') is True
@@ -220,7 +166,7 @@ def test_bad_input_fails_before_any_change(args, message):
     assert files.splitlines() == [NETWORKD + '/10-nat0.network', NETWORKD + '/10-up0.network']
 
 
-def test_no_network_file_for_the_device_fails_and_changes_nothing():
+def test_no_network_file_for_the_device_fails_and_changes_nothing(run_steps):
     result, shown, files = run_steps([
         ('sh', 'ip addr add 10.97.4.2/24 dev natp0'),
         ('module', {'gateway': '10.97.4.1', 'persistence': 'networkd'}),
@@ -231,3 +177,23 @@ def test_no_network_file_for_the_device_fails_and_changes_nothing():
     assert result['msg'].startswith('persistence: no .network file names natp0 in [Match] Name=')
     assert routes(shown) == ['default via 10.97.2.254 dev up0 metric 0']
     assert files.splitlines() == [NETWORKD + '/10-nat0.network', NETWORKD + '/10-up0.network']
+
+
+def test_a_file_that_cannot_be_written_puts_the_replaced_default_route_back(run_steps, netns):
+    args = {'gateway': '10.97.1.1', 'persistence': 'networkd'}
+    result, shown, files = run_steps([('module', args, False, False, [(netns.ATOMIC_MOVE, [1])]), ('sh', SHOW4), ('sh', FILES)])
+    assert result.get('failed') is True
+    assert result['rollback']['undone'] == ['set default via 10.97.1.1 dev nat0 metric 0']
+    assert result['set'] == [] and result['changed_files'] == [] and result['changed'] is False
+    assert routes(shown) == ['default via 10.97.2.254 dev up0 metric 0']
+    assert result['routes'] == ['default via 10.97.2.254 dev up0 metric 0']
+    assert files.split() == ['%s/10-nat0.network' % NETWORKD, '%s/10-up0.network' % NETWORKD]
+
+
+def test_a_refused_second_route_rolls_the_first_back(run_steps, netns):
+    args = {'gateway': '10.97.1.1', 'destinations': ['10.97.200.0/24', '10.97.201.0/24'], 'persistence': 'none'}
+    result, shown = run_steps([('module', args, False, False, [(netns.NETLINK_REPLACE_ROUTE, [2])]), ('sh', SHOW4)])
+    assert result.get('failed') is True
+    assert result['msg'].startswith('failed, and rolled back 1 earlier step(s): set 10.97.201.0/24 via 10.97.1.1')
+    assert result['set'] == []
+    assert routes(shown) == ['default via 10.97.2.254 dev up0 metric 0']

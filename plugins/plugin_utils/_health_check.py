@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A service's health_check: one description that every balancing role (keepalived, haproxy, nginx)
+maps to its own checker, checked and completed with its defaults.
+
+Private to this collection: its interface may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
+
+HEALTH_CHECK_KEYS = ('type', 'port', 'path', 'status', 'digest', 'host', 'script', 'user', 'interval', 'timeout',
+                     'retries', 'retry_delay')
+HEALTH_CHECK_TYPES = ('tcp', 'http', 'https', 'mysql', 'script', 'none')
+HEALTH_CHECK_DEFAULTS = {'interval': 6, 'timeout': 3, 'retries': 1, 'retry_delay': 1}
+
+
+def normalize_health_check(svc, given, where):
+    """The health check of a service (or of a route of it, in where), complete."""
+    where = where + '.health_check'
+    check = dict(HEALTH_CHECK_DEFAULTS)
+    # A TCP service is checked by connecting to it unless told otherwise; UDP and SCTP have no default check.
+    check['type'] = 'tcp' if svc.get('protocol', 'tcp') == 'tcp' and 'fwmark' not in svc else 'none'
+    check.update(_values.mapping({} if given is None else given, where, HEALTH_CHECK_KEYS))
+    kind = _values.choice(check['type'], where + '.type', HEALTH_CHECK_TYPES)
+    for key, low, high in (('interval', 1, 86400), ('timeout', 1, 3600), ('retries', 0, 100), ('retry_delay', 0, 3600),
+                           ('port', 1, 65535)):
+        if key in check:
+            check[key] = _values.integer(check[key], '%s.%s' % (where, key), low, high)
+    if kind in ('tcp', 'http', 'https', 'mysql') and svc.get('protocol', 'tcp') != 'tcp' and 'fwmark' not in svc:
+        raise PlanError('%s.type is %s but the service is %s: use type script (or none)' % (where, kind, svc['protocol']))
+    for key in ('path', 'status', 'digest', 'host'):
+        if key in check and kind not in ('http', 'https'):
+            raise PlanError('%s.%s is only for type http or https' % (where, key))
+    if kind in ('http', 'https'):
+        check['path'] = _values.text(check.get('path', '/'), where + '.path')
+        if not check['path'].startswith('/'):
+            raise PlanError('%s.path must start with "/", not %r' % (where, check['path']))
+        if 'digest' in check:
+            if not isinstance(check['digest'], str) or not re.match(r'^[0-9a-f]{32}$', check['digest']):
+                raise PlanError('%s.digest must be the MD5 of the page as 32 lower-case hex digits '
+                                '(genhash prints it), not %r' % (where, check['digest']))
+        if 'status' in check or 'digest' not in check:
+            status = check.get('status', [200])
+            status = status if isinstance(status, list) else [status]
+            check['status'] = [_values.integer(code, where + '.status', 100, 599) for code in status]
+            if not check['status']:
+                raise PlanError('%s.status must list at least one HTTP status code' % where)
+        if 'host' in check:
+            _values.text(check['host'], where + '.host')
+    if kind == 'script':
+        if 'script' not in check:
+            raise PlanError('%s.script is required for type script: the command that checks one real server '
+                            '({address} and {port} are replaced by the real server\'s)' % where)
+        _values.text(check['script'], where + '.script')
+    elif 'script' in check or ('user' in check and kind != 'mysql'):
+        raise PlanError('%s.script and user are only for type script (user also for mysql)' % where)
+    if 'user' in check:
+        _values.text(check['user'], where + '.user')
+    return check
+
+
+def normalize_proxy_health_check(svc, given, where):
+    """The health check of a proxy service (or one of its routes): what haproxy or nginx can check."""
+    check = normalize_health_check(svc, given, where)
+    kind = check['type']
+    if kind == 'script':
+        raise PlanError('%s.health_check.type script is keepalived\'s; %s checks with tcp, http, https, mysql or none'
+                        % (where, svc['owner']))
+    if kind == 'mysql' and (svc['owner'] != 'haproxy' or svc['proxy_mode'] != 'tcp'):
+        raise PlanError('%s.health_check.type mysql is haproxy\'s check of a tcp service (proxy_mode tcp)' % where)
+    if kind == 'https' and svc['owner'] == 'haproxy' and svc['proxy_mode'] == 'tcp':
+        raise PlanError('%s.health_check.type https is for an http service' % where)
+    return check

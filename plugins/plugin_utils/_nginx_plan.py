@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the nginx_upstream role renders on one proxy host, from the estate's proxy services.
+
+Takes the output of ``_estate.proxy_services(expanded, host, 'nginx')`` and the role's defaults, checks
+each service's ``nginx`` settings, and returns render-ready upstream groups (http and stream), HTTP
+server blocks with their locations, and stream server blocks. Pure: nothing here touches a host.
+
+Private to this collection: its interface may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
+
+# The service's nginx settings (docs/estate.md, "Proxy services"), by proxy_mode.
+SETTINGS_HTTP = ('keepalive', 'max_fails', 'fail_timeout', 'connect_timeout', 'read_timeout', 'send_timeout',
+                 'next_upstream', 'next_upstream_tries', 'server_name', 'extra')
+SETTINGS_TCP = ('max_fails', 'fail_timeout', 'connect_timeout', 'read_timeout', 'next_upstream_tries', 'extra')
+# The role's defaults the plan needs; a service's own settings win.
+DEFAULT_KEYS = ('keepalive', 'connect_timeout', 'read_timeout', 'send_timeout', 'next_upstream', 'next_upstream_tries')
+# nginx's proxy_next_upstream conditions (http); "off" alone turns retries off.
+NEXT_UPSTREAM_WORDS = ('error', 'timeout', 'invalid_header', 'http_500', 'http_502', 'http_503', 'http_504',
+                       'http_403', 'http_404', 'http_429', 'non_idempotent', 'off')
+# Balancing methods with which nginx refuses a backup server.
+NO_BACKUP_METHODS = ('ip_hash', 'hash', 'random')
+_SERVER_NAME_RE = re.compile(r'^[A-Za-z0-9.*_-]+$')
+
+
+def settings(svc, defaults):
+    """One service's nginx settings, checked, with the role's defaults filled in."""
+    where = 'lvs_virtual_services[%s].nginx' % svc['name']
+    given = svc.get('settings') or {}
+    known = SETTINGS_HTTP if svc['proxy_mode'] == 'http' else SETTINGS_TCP
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise PlanError('%s has unknown key(s) %s; a %s service knows %s'
+                        % (where, ', '.join(unknown), svc['proxy_mode'], ', '.join(known)))
+    out = {key: defaults[key] for key in DEFAULT_KEYS if key in defaults and key in known}
+    out.update(given)
+    for key in ('keepalive', 'next_upstream_tries'):
+        if key in out:
+            out[key] = _values.integer(out[key], '%s.%s' % (where, key), 0, 2147483647)
+    for key in ('connect_timeout', 'read_timeout', 'send_timeout', 'fail_timeout'):
+        if key in out:
+            out[key] = _values.integer(out[key], '%s.%s (seconds)' % (where, key), 1, 86400)
+    if 'max_fails' in out:
+        out['max_fails'] = _values.integer(out['max_fails'], '%s.max_fails' % where, 0, 1000)
+    if 'next_upstream' in out:
+        words = out['next_upstream']
+        if isinstance(words, str):
+            words = words.split()
+        if (not isinstance(words, list) or not words or any(word not in NEXT_UPSTREAM_WORDS for word in words)
+                or ('off' in words and len(words) > 1)):
+            raise PlanError('%s.next_upstream is %r; it must be a list of %s ("off" alone)'
+                            % (where, out['next_upstream'], ', '.join(NEXT_UPSTREAM_WORDS)))
+        out['next_upstream'] = words
+    if 'server_name' in out and (not isinstance(out['server_name'], str)
+                                 or not _SERVER_NAME_RE.match(out['server_name'])):
+        raise PlanError('%s.server_name must be a host name, not %r' % (where, out['server_name']))
+    out['extra'] = _values.lines(out.get('extra', []), where + '.extra')
+    return out
+
+
+def _endpoint(address, port):
+    return '[%s]:%d' % (address, port) if ':' in address else '%s:%d' % (address, port)
+
+
+def _method(balance):
+    """The upstream block's balancing directive (None: nginx's default, weighted round robin)."""
+    return None if balance == 'roundrobin' else balance
+
+
+def passive_check(health_check, conf):
+    """max_fails and fail_timeout: nginx (open source) checks passively, by counting failed requests.
+
+    A server is out after retries + 1 failures within interval seconds, for interval seconds; a service
+    with no check (type none) never takes a server out (max_fails 0). The service's settings win.
+    """
+    if health_check['type'] == 'none':
+        max_fails, fail_timeout = 0, 10
+    else:
+        max_fails = health_check['retries'] + 1
+        fail_timeout = max(1, int(health_check['interval']))
+    return conf.get('max_fails', max_fails), conf.get('fail_timeout', fail_timeout)
+
+
+def upstream(svc, pool, conf, context):
+    """One upstream group: its balancing method, servers and (http) keepalive connections."""
+    where = 'lvs_virtual_services[%s] pool %s' % (svc['name'], pool['name'])
+    method = _method(pool['balance'])
+    max_fails, fail_timeout = passive_check(pool['health_check'], conf)
+    servers = []
+    for member in pool['members']:
+        if member['state'] == 'absent':
+            continue  # an absent member is left out of the pool
+        words = [_endpoint(member['address'], member['port'])]
+        down = member['state'] == 'drained' or member['weight'] == 0
+        if member['weight'] > 1:
+            words.append('weight=%d' % member['weight'])
+        words += ['max_fails=%d' % max_fails, 'fail_timeout=%ds' % fail_timeout]
+        if member.get('maxconn'):
+            words.append('max_conns=%d' % member['maxconn'])
+        if member.get('backup'):
+            if method and method.split()[0] in NO_BACKUP_METHODS:
+                raise PlanError('host %s: lvs_overrides.%s.backup is true, but nginx has no backup server with '
+                                'balance %s (%s)' % (member['host'], svc['name'], method, where))
+            words.append('backup')
+        if down:
+            words.append('down')  # drained: no new requests; nginx keeps the connections it has
+        servers.append(' '.join(words))
+    if not servers:
+        raise PlanError('%s has no real server that is not absent; nginx refuses an empty upstream: set the '
+                        'service\'s state to absent instead' % where)
+    out = {'name': 'lvs_%s' % pool['name'], 'pool': pool['name'], 'service': svc['name'], 'context': context,
+           'method': method, 'servers': servers}
+    if context == 'http':
+        out['keepalive'] = conf.get('keepalive', 0)
+    return out
+
+
+def _locations(svc, host):
+    """The locations of one HTTP server block (host None: the block with no route's host).
+
+    Routes are tried in the estate's order and the first that matches wins: a prefix route is
+    ``location ^~ PREFIX`` (nginx stops before the regexes) unless a regex route comes before it, when it is
+    a plain ``location PREFIX`` that the earlier regex overrides; ``path_regex`` is ``location ~ RE``, which
+    nginx tries in order. The rest goes to ``default``: the service's pool or the host route's own.
+    """
+    where = 'lvs_virtual_services[%s].routes' % svc['name']
+    locations, default, regex_seen, prefixes = [], svc['name'], False, []
+    for index, route in enumerate(svc['routes']):
+        if route.get('host') not in (None, host):
+            continue
+        if 'path' not in route and 'path_regex' not in route:
+            default = route['name']  # a host route with no path takes the whole host
+            break
+        if 'path_regex' in route:
+            regex_seen = True
+            locations.append({'match': '~ %s' % route['path_regex'], 'pool': route['name']})
+            continue
+        path = route['path']
+        for earlier_index, earlier in prefixes:
+            if path.startswith(earlier):
+                raise PlanError('%s[%d].path %s is never used: routes[%d].path %s comes first and takes it'
+                                % (where, index, path, earlier_index, earlier))
+        prefixes.append((index, path))
+        if path == '/':
+            default = route['name']
+            break
+        locations.append({'match': ('%s' if regex_seen else '^~ %s') % path, 'pool': route['name']})
+    return locations, default
+
+
+def _http_servers(svc, conf):
+    listen = _endpoint(svc['address'], svc['port'])
+    hosts = []
+    for route in svc['routes']:
+        if route.get('host') and route['host'] not in hosts:
+            hosts.append(route['host'])
+    blocks = []
+    for host in [None] + hosts:
+        locations, default = _locations(svc, host)
+        blocks.append({
+            'service': svc['name'], 'listen': listen, 'default_server': host is None,
+            'server_name': host if host else conf.get('server_name', '_'),
+            'locations': locations + [{'match': '/', 'pool': default}],
+        })
+    return blocks
+
+
+def plan(services, defaults):
+    """What nginx serves on one proxy host: http and stream upstreams and server blocks."""
+    result = {'http_upstreams': [], 'stream_upstreams': [], 'http_servers': [], 'stream_servers': [],
+              'services': [], 'families': []}
+    pools_seen = {}
+    for svc in services:
+        if svc.get('state', 'present') != 'present':
+            continue
+        conf = settings(svc, defaults)
+        context = 'http' if svc['proxy_mode'] == 'http' else 'stream'
+        for pool in svc['pools']:
+            name = pool['name']
+            if name in pools_seen:
+                raise PlanError('lvs_virtual_services[%s]: the pool name %r is also a pool of service %s; nginx needs '
+                                'one name per upstream (and its zone): name the route' % (svc['name'], name, pools_seen[name]))
+            pools_seen[name] = svc['name']
+            result['%s_upstreams' % context].append(upstream(svc, pool, conf, context))
+        common = {key: conf[key] for key in conf if key not in ('server_name',)}
+        if context == 'http':
+            for block in _http_servers(svc, conf):
+                block.update(common)
+                for location in block['locations']:
+                    location['upstream'] = 'lvs_%s' % location['pool']
+                result['http_servers'].append(block)
+        else:
+            block = {'service': svc['name'], 'listen': _endpoint(svc['address'], svc['port']),
+                     'upstream': 'lvs_%s' % svc['name']}
+            block.update(common)
+            result['stream_servers'].append(block)
+        result['services'].append(svc['name'])
+        if svc['family'] not in result['families']:
+            result['families'].append(svc['family'])
+    return result

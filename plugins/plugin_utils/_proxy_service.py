@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A proxy service (mode proxy: haproxy or nginx serves it on the proxy hosts), checked and completed:
+its balance algorithm, its health check and its routes (requests by path or Host to pools).
+
+Private to this collection: its interface may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _health_check, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
+
+# Owners of proxy services: the proxy that serves them.
+PROXY_OWNERS = ('haproxy', 'nginx')
+PROXY_MODES = ('http', 'tcp')
+# Balance algorithms each proxy has, by proxy_mode; hdr(NAME) (haproxy) and hash KEY [consistent] (nginx)
+# are checked by pattern.
+PROXY_BALANCE = {
+    ('haproxy', 'http'): ('roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'random', 'uri'),
+    ('haproxy', 'tcp'): ('roundrobin', 'static-rr', 'leastconn', 'first', 'source', 'random'),
+    ('nginx', 'http'): ('roundrobin', 'least_conn', 'ip_hash', 'random'),
+    ('nginx', 'tcp'): ('roundrobin', 'least_conn', 'random'),
+}
+HAPROXY_HDR_RE = re.compile(r'^hdr\([A-Za-z0-9-]+\)$')
+NGINX_HASH_RE = re.compile(r'^hash [^\s;{}]+( consistent)?$')
+# What a route of an http proxy service may say: which requests (path prefix, path regex, Host) go to
+# which pool of real servers.
+ROUTE_KEYS = ('name', 'path', 'path_regex', 'host', 'realservers', 'balance', 'health_check')
+# Service keys that only IPVS has (refused for proxy services), and keys only proxies have.
+IPVS_ONLY_KEYS = ('scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
+                  'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'upper_threshold', 'lower_threshold',
+                  'tunnel_type', 'tunnel_port', 'nat_gateway', 'fwmark', 'keepalived')
+PROXY_ONLY_KEYS = ('proxies', 'proxy_mode', 'balance', 'routes')
+WEIGHT_MAX = {'haproxy': 256, 'nginx': 2147483647}
+
+
+def _balance(value, owner, proxy_mode, where):
+    choices = PROXY_BALANCE[(owner, proxy_mode)]
+    if isinstance(value, str) and (value in choices
+                                   or (owner == 'haproxy' and proxy_mode == 'http' and HAPROXY_HDR_RE.match(value))
+                                   or (owner == 'nginx' and NGINX_HASH_RE.match(value))):
+        return value
+    extra = {'haproxy': ', hdr(NAME)' if proxy_mode == 'http' else '', 'nginx': ', hash KEY [consistent]'}[owner]
+    raise PlanError('%s.balance is %r; %s in %s mode balances with one of %s%s'
+                    % (where, value, owner, proxy_mode, ', '.join(choices), extra))
+
+
+def normalize_proxy_service(svc, where):
+    """A service haproxy or nginx serves on the proxy hosts (mode proxy), checked and completed."""
+    owner = svc.get('owner')
+    if owner not in PROXY_OWNERS:
+        raise PlanError('%s: mode proxy needs owner haproxy or nginx (the proxy that serves it), not %r' % (where, owner))
+    for key in IPVS_ONLY_KEYS:
+        if key in svc and not (key in ('one_packet', 'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port')
+                               and svc[key] is False):
+            raise PlanError('%s.%s is an IPVS setting; a proxy service (mode proxy) does not have it%s'
+                            % (where, key, ' (balance chooses its algorithm)' if key == 'scheduler' else ''))
+    other = [key for key in PROXY_OWNERS if key != owner and key in svc]
+    if other:
+        raise PlanError('%s.%s holds %s settings, but owner is %s' % (where, other[0], other[0], owner))
+    _values.choice(svc['state'], where + '.state', ('present', 'absent'))
+    if svc['protocol'] != 'tcp':
+        raise PlanError('%s.protocol is %r; a proxy service is tcp' % (where, svc['protocol']))
+    _values.listen(svc, where, 1, 'where the proxy listens: the VIP')
+    for key in ('realservers', 'proxies'):
+        if not isinstance(svc.get(key), str) or not svc[key]:
+            raise PlanError('%s.%s must name the inventory group that holds its %s' % (
+                where, key, 'real servers' if key == 'realservers' else 'proxy hosts (where %s runs)' % owner))
+    if 'realserver_port' in svc:
+        svc['realserver_port'] = _values.integer(svc['realserver_port'], where + '.realserver_port', 1, 65535)
+    svc['weight'] = _values.integer(svc['weight'], where + '.weight', 0, WEIGHT_MAX[owner])
+    svc['drain_timeout'] = _values.integer(svc['drain_timeout'], where + '.drain_timeout', 0, 86400)
+    svc['proxy_mode'] = _values.choice(svc.get('proxy_mode', 'http'), where + '.proxy_mode', PROXY_MODES)
+    svc['balance'] = _balance(svc.get('balance', 'roundrobin'), owner, svc['proxy_mode'], where)
+    svc['health_check'] = _health_check.normalize_proxy_health_check(svc, svc.get('health_check'), where)
+    settings = svc.get(owner, {})
+    if not isinstance(settings, dict):
+        raise PlanError('%s.%s must be a mapping of %s settings, not %s' % (where, owner, owner, type(settings).__name__))
+    svc[owner] = settings
+    svc['routes'] = _routes(svc, where)
+    return svc
+
+
+def _routes(svc, where):
+    """An http proxy service's routes: requests matching a path prefix, a path regex or a Host go to a pool."""
+    routes = svc.get('routes', [])
+    if routes and svc['proxy_mode'] != 'http':
+        raise PlanError('%s.routes route requests by path or Host, so they are for proxy_mode http only' % where)
+    if not isinstance(routes, list):
+        raise PlanError('%s.routes must be a list of routes, not %s' % (where, type(routes).__name__))
+    result, names = [], {svc['name']}
+    for index, route in enumerate(routes):
+        here = '%s.routes[%d]' % (where, index)
+        route = _values.mapping(route, here, ROUTE_KEYS)
+        if not isinstance(route.get('realservers'), str) or not route['realservers']:
+            raise PlanError('%s.realservers must name the inventory group of the pool this route sends to' % here)
+        if not any(key in route for key in ('path', 'path_regex', 'host')):
+            raise PlanError('%s says which requests it takes with path (a prefix), path_regex or host' % here)
+        if 'path' in route and 'path_regex' in route:
+            raise PlanError('%s has path and path_regex; give one' % here)
+        if 'path' in route and (not isinstance(route['path'], str) or not route['path'].startswith('/')
+                                or re.search(r'[\s;{}"]', route['path'])):
+            raise PlanError('%s.path must be a path prefix starting with "/" (no spaces, quotes, ";" or braces), '
+                            'not %r' % (here, route['path']))
+        if 'path_regex' in route:
+            _values.text(route['path_regex'], here + '.path_regex')
+            if re.search(r'[\s;{}"]', route['path_regex']):
+                raise PlanError('%s.path_regex must have no spaces, quotes, ";" or braces, not %r' % (here, route['path_regex']))
+            try:
+                re.compile(route['path_regex'])
+            except re.error as exc:
+                raise PlanError('%s.path_regex %r is not a regular expression: %s' % (here, route['path_regex'], exc))
+        if 'host' in route and (not isinstance(route['host'], str) or not re.match(r'^[A-Za-z0-9.*-]+$', route['host'])):
+            raise PlanError('%s.host must be a host name (letters, digits, ".", "-", a leading "*."), not %r'
+                            % (here, route['host']))
+        name = route.get('name', '%s_%s' % (svc['name'], re.sub(r'[^a-z0-9_-]', '_', route['realservers'].lower())))
+        if not isinstance(name, str) or not re.match(r'^[a-z0-9][a-z0-9_-]{0,63}$', name):
+            raise PlanError('%s.name must be a name like a service\'s, not %r' % (here, name))
+        if name in names:
+            raise PlanError('%s.name %r is used twice in the service (name the route)' % (here, name))
+        names.add(name)
+        route['name'] = name
+        route['balance'] = _balance(route.get('balance', svc['balance']), svc['owner'], 'http', here)
+        route['health_check'] = (_health_check.normalize_proxy_health_check(svc, route['health_check'], here)
+                                 if 'health_check' in route else svc['health_check'])
+        result.append(route)
+    return result

@@ -1,0 +1,268 @@
+"""keepalived's VRRP side and virtual servers, worked out from one inventory and checked."""
+
+import copy
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _director_plan, _estate, _keepalived_virtual_servers, _keepalived_vrrp, _values
+
+GROUPS = {'directors': ['d1', 'd2', 'd3'], 'web': ['rs1', 'rs2'], 'proxies': ['p1', 'p2']}
+HOSTVARS = {
+    'd1': {'lvs_address': '10.0.0.2'}, 'd2': {'lvs_address': '10.0.0.3'}, 'd3': {'ansible_host': '10.0.0.4'},
+    'rs1': {'ansible_host': '10.0.0.11'}, 'rs2': {'ansible_host': '10.0.0.12', 'lvs_weight': 3},
+    'p1': {'lvs_address': '10.0.1.2'}, 'p2': {'lvs_address': '10.0.1.3'},
+}
+ADDRESSES = {host: _estate.member_address(host, hvars) for host, hvars in HOSTVARS.items()}
+WEB = {'name': 'web', 'address': '10.0.0.50', 'port': 80, 'owner': 'keepalived', 'realservers': 'web', 'scheduler': 'rr',
+       'health_check': {'type': 'http', 'path': '/health', 'status': [200, 204], 'interval': 2, 'timeout': 1}}
+DB = {'name': 'db', 'address': '10.0.0.51', 'port': 3306, 'owner': 'keepalived', 'realservers': 'web',
+      'persistence_timeout': 300, 'persistence_netmask': 24}
+INSTANCE = {'name': 'VI_1', 'virtual_router_id': 51, 'services': ['web', 'db']}
+
+
+def expand(services, hostvars=None):
+    return _estate.virtual_services(services, hostvars or HOSTVARS, GROUPS)
+
+
+def instances(given, host='d1', services=(WEB, DB), scripts=None, defaults=None):
+    return _keepalived_vrrp.vrrp_instances(given, host, ADDRESSES, GROUPS, expand(list(services)), scripts, defaults)
+
+
+def test_priorities_state_and_unicast_peers_come_from_the_group():
+    first, = instances([INSTANCE], 'd1')
+    second, = instances([INSTANCE], 'd2')
+    assert (first['priority'], first['state'], second['priority'], second['state']) == (150, 'MASTER', 140, 'BACKUP')
+    assert first['unicast_src_ip'] == '10.0.0.2' and first['unicast_peers'] == ['10.0.0.3', '10.0.0.4']
+    assert second['unicast_peers'] == ['10.0.0.2', '10.0.0.4']  # d3 has no lvs_address: its ansible_host
+    assert first['vips'] == ['10.0.0.50 dev eth0', '10.0.0.51 dev eth0']
+    assert (first['version'], first['advert_int'], first['interface']) == (2, 1, 'eth0')
+
+
+def test_explicit_priorities_vips_labels_and_a_proxy_group_without_services():
+    given = dict(INSTANCE, services=[], peers_group='proxies', priority={'p1': 100, 'p2': 200},
+                 vips=[{'address': '10.0.1.50/24', 'dev': 'eth1', 'label': 'eth1:web'}, '10.0.1.51'])
+    one, = instances([given], 'p1')
+    assert (one['priority'], one['state'], one['unicast_peers']) == (100, 'BACKUP', ['10.0.1.3'])
+    assert one['vips'] == ['10.0.1.50/24 dev eth1 label eth1:web', '10.0.1.51 dev eth0']
+
+
+def test_nopreempt_starts_everyone_as_backup_and_version_3_takes_sub_second_adverts():
+    one, = instances([dict(INSTANCE, nopreempt=True, version=3, advert_int=0.25)], 'd1')
+    assert (one['state'], one['nopreempt'], one['advert_int'], one['version']) == ('BACKUP', True, 0.25, 3)
+
+
+def test_tracks_notify_garp_and_authentication_without_the_secret():
+    scripts = _keepalived_vrrp.vrrp_scripts([{'name': 'chk', 'script': '/usr/bin/test ! -e /down', 'weight': -20}])
+    given = dict(INSTANCE, track_scripts=[{'name': 'chk', 'weight': -30}, 'chk'], track_interfaces=['eth1'],
+                 notify_master='/usr/local/bin/notify master', garp_master_delay=1,
+                 authentication={'type': 'PASS', 'password': 's3cret'})
+    one, = instances([given], scripts=scripts)
+    assert one['track_scripts'] == [['chk', -30], ['chk', None]] and one['track_interfaces'] == [['eth1', None]]
+    assert one['notify_master'] == '"/usr/local/bin/notify master"' and one['garp_master_delay'] == 1
+    assert one['authentication'] == {'type': 'PASS'}
+    assert 's3cret' not in repr(one)
+    assert scripts[0]['script'] == '"/usr/bin/test ! -e /down"'
+
+
+def test_unicast_off_is_multicast():
+    one, = instances([dict(INSTANCE, unicast=False)])
+    assert one['unicast'] is False and 'unicast_peers' not in one
+
+
+BAD_INSTANCES = [
+    ({'name': 'VI_1'}, ['virtual_router_id is required']),
+    (dict(INSTANCE, virtual_router_id=300), ['virtual_router_id is 300']),
+    (dict(INSTANCE, advert_int=0.5), ['version 2 counts whole seconds']),
+    (dict(INSTANCE, version=3, advert_int=0.005), ['version 3 takes 0.01 to 40.95']),
+    (dict(INSTANCE, services=['nope']), ["service 'nope'", 'not in lvs_virtual_services']),
+    (dict(INSTANCE, services=[]), ['has no VIP']),
+    (dict(INSTANCE, vips=['fd00::1']), ['mixes IPv4 and IPv6']),
+    (dict(INSTANCE, services=[], vips=['fd00::1']), ['IPv6 VIPs need VRRP version 3']),
+    (dict(INSTANCE, vips=[{'address': '10.0.0.60', 'label': 'web'}]), ['.label must be the device name']),
+    (dict(INSTANCE, vips=['10.0.0.999']), ['not an IP address']),
+    (dict(INSTANCE, colour='red'), ['unknown key(s) colour']),
+    (dict(INSTANCE, state='PRIMARY'), ["state is 'PRIMARY'"]),
+    (dict(INSTANCE, nopreempt=True, state='MASTER'), ['nopreempt works only']),
+    (dict(INSTANCE, nopreempt=True, preempt_delay=5), ['preempt_delay has no effect with nopreempt']),
+    (dict(INSTANCE, nopreempt=True, track_interfaces=[{'name': 'eth1', 'weight': -60}]),
+     ['with nopreempt, tracking eth1 by a weight never moves the VIPs', 'weight 0']),
+    (dict(INSTANCE, track_scripts=['missing']), ["vrrp script 'missing'"]),
+    (dict(INSTANCE, track_interfaces=['eth0']), ["the instance's own interface"]),
+    (dict(INSTANCE, authentication={'type': 'PASS'}), ['authentication.password is required', 'no default']),
+    (dict(INSTANCE, authentication={'password': 'much-too-long-secret'}), ['1 to 8 printable']),
+    (dict(INSTANCE, version=3, authentication={'password': 'abc'}), ['version 3 has no authentication']),
+    (dict(INSTANCE, peers_group='nobody'), ["not in the inventory group 'nobody'"]),
+    (dict(INSTANCE, peers_group='proxies'), ['not in the inventory group']),
+    (dict(INSTANCE, unicast_peers=['10.0.0.2']), ['its own unicast peer']),
+    (dict(INSTANCE, notify='two\nlines'), ['one-line command']),
+]
+
+
+@pytest.mark.parametrize('given, words', BAD_INSTANCES)
+def test_bad_instances_are_refused_with_the_variable_and_the_reason(given, words):
+    with pytest.raises(_values.PlanError) as caught:
+        instances([given])
+    for word in words:
+        assert word in str(caught.value)
+    assert 'much-too-long-secret' not in str(caught.value)
+
+
+def test_instance_names_and_router_ids_are_unique_per_interface():
+    with pytest.raises(_values.PlanError, match='used twice'):
+        instances([INSTANCE, INSTANCE])
+    with pytest.raises(_values.PlanError, match='same virtual_router_id 51 on eth0'):
+        instances([INSTANCE, dict(INSTANCE, name='VI_2')])
+    assert len(instances([INSTANCE, dict(INSTANCE, name='VI_2', interface='eth1')])) == 2
+
+
+def test_sync_groups_scripts_and_the_sync_daemon():
+    both = instances([INSTANCE, dict(INSTANCE, name='VI_2', virtual_router_id=52, services=['db'])])
+    group, = _keepalived_vrrp.sync_groups([{'name': 'G', 'instances': ['VI_1', 'VI_2'], 'notify': '/bin/echo x'}], both)
+    assert group['instances'] == ['VI_1', 'VI_2'] and group['notify'] == '"/bin/echo x"'
+    with pytest.raises(_values.PlanError, match='at least two instances'):
+        _keepalived_vrrp.sync_groups([{'name': 'G', 'instances': ['VI_1']}], both)
+    with pytest.raises(_values.PlanError, match="names 'VI_9'"):
+        _keepalived_vrrp.sync_groups([{'name': 'G', 'instances': ['VI_1', 'VI_9']}], both)
+    assert _keepalived_vrrp.sync_daemon({}, both) is None
+    assert _keepalived_vrrp.sync_daemon({'interface': 'eth0', 'instance': 'VI_1', 'id': 7}, both) == 'eth0 inst VI_1 id 7'
+    with pytest.raises(_values.PlanError, match='interface is required'):
+        _keepalived_vrrp.sync_daemon({'instance': 'VI_1'}, both)
+    with pytest.raises(_values.PlanError, match='used twice'):
+        _keepalived_vrrp.vrrp_scripts([{'name': 'a', 'script': '/bin/true'}, {'name': 'a', 'script': '/bin/true'}])
+
+
+def test_plan_refuses_owned_services_without_any_instance():
+    with pytest.raises(_values.PlanError, match='nothing would carry their VIPs'):
+        _keepalived_vrrp.plan({'instances': []}, 'd1', ADDRESSES, GROUPS, expand([WEB]))
+    plan = _keepalived_vrrp.plan({'instances': [INSTANCE]}, 'd1', ADDRESSES, GROUPS, expand([WEB, DB]))
+    assert plan['services'] == ['web', 'db'] and not plan['has_secret'] and plan['sync_daemon'] is None
+
+
+def test_virtual_servers_in_keepalived_words():
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars['rs1']['lvs_overrides'] = {'db': {'state': 'drained'}}
+    expanded = expand([WEB, DB, dict(WEB, name='mine', port=81, owner='director')], hostvars)
+    web_vs, db_vs = _keepalived_virtual_servers.keepalived_virtual_servers(expanded)['virtual_servers']
+    assert web_vs['endpoint'] == '10.0.0.50 80'
+    assert web_vs['options'] == [['delay_loop', 2], ['lvs_sched', 'rr'], ['lvs_method', 'DR'], ['protocol', 'TCP']]
+    rs1, rs2 = web_vs['real_servers']
+    assert (rs1['endpoint'], rs1['options'], rs2['options']) == ('10.0.0.11 80', [['weight', 1]], [['weight', 3]])
+    assert rs1['checker'] == {'type': 'HTTP_GET', 'options': [['connect_timeout', 1], ['retry', 1], ['delay_before_retry', 1]],
+                              'urls': [[['path', '/health'], ['status_code', '200 204']]]}
+    assert ['persistence_timeout', 300] in db_vs['options'] and ['persistence_granularity', '255.255.255.0'] in db_vs['options']
+    assert db_vs['real_servers'][0]['options'] == [['weight', 0]]  # drained
+    assert db_vs['real_servers'][0]['checker']['type'] == 'TCP_CHECK'  # the default check of a TCP service
+
+
+def test_checks_sorry_server_quorum_and_flags():
+    svc = dict(DB, health_check={'type': 'script', 'script': '/usr/local/bin/check {address} {port} {host}', 'user': 'nobody'},
+               keepalived={'sorry_server': {'address': '10.0.0.99'}, 'inhibit_on_failure': True, 'quorum': 2,
+                           'hysteresis': 1, 'extra': ['alpha']})
+    vs, = _keepalived_virtual_servers.keepalived_virtual_servers(expand([svc]))['virtual_servers']
+    assert ['sorry_server', '10.0.0.99 3306'] in vs['options'] and ['inhibit_on_failure', None] in vs['options']
+    assert ['quorum', 2] in vs['options'] and ['alpha', None] in vs['options']
+    assert vs['real_servers'][0]['checker']['options'][:3] == [
+        ['misc_path', '"/usr/local/bin/check 10.0.0.11 3306 rs1"'], ['misc_timeout', 3], ['user', 'nobody']]
+    https = dict(WEB, health_check={'type': 'https', 'digest': '9b3a0c85a887a256d6939da88aabd8cd', 'host': 'www.example.com',
+                                    'port': 8443})
+    vs, = _keepalived_virtual_servers.keepalived_virtual_servers(expand([https]))['virtual_servers']
+    checker = vs['real_servers'][0]['checker']
+    assert checker['type'] == 'SSL_GET' and ['connect_port', 8443] in checker['options']
+    assert checker['urls'] == [[['path', '/'], ['digest', '9b3a0c85a887a256d6939da88aabd8cd'], ['virtualhost', 'www.example.com']]]
+
+
+def test_fwmark_services_and_virtual_server_groups():
+    mark = {'name': 'mark', 'fwmark': 7, 'owner': 'keepalived', 'realservers': 'web', 'health_check': {'type': 'tcp', 'port': 80}}
+    vs, = _keepalived_virtual_servers.keepalived_virtual_servers(expand([mark]))['virtual_servers']
+    assert vs['endpoint'] == 'fwmark 7' and not any(option[0] == 'protocol' for option in vs['options'])
+    assert vs['real_servers'][0]['endpoint'] == '10.0.0.11'  # keepalived refuses a port on a fwmark real server
+    assert ['connect_port', 80] in vs['real_servers'][0]['checker']['options']
+    with pytest.raises(_values.PlanError, match='health_check.port is required'):
+        _keepalived_virtual_servers.keepalived_virtual_servers(expand([dict(mark, health_check={'type': 'tcp'})]))
+    grouped = [dict(WEB, keepalived={'group': 'www'}), dict(WEB, name='web2', address='10.0.0.52', keepalived={'group': 'www'})]
+    plan = _keepalived_virtual_servers.keepalived_virtual_servers(expand(grouped))
+    assert plan['groups'] == [{'name': 'www', 'entries': ['10.0.0.50 80', '10.0.0.52 80']}]
+    vs, = plan['virtual_servers']
+    assert vs['endpoint'] == 'group www' and vs['services'] == ['web', 'web2']
+    with pytest.raises(_values.PlanError, match='differ in scheduler'):
+        _keepalived_virtual_servers.keepalived_virtual_servers(expand([grouped[0], dict(grouped[1], scheduler='wrr')]))
+
+
+def test_keepalived_refusals_are_caught_before_keepalived_sees_them():
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars['rs1']['lvs_overrides'] = {'web': {'state': 'drained'}}
+    hostvars['rs2']['lvs_overrides'] = {'web': {'state': 'absent'}}
+    with pytest.raises(_values.PlanError, match='add up to 0, less than its quorum 1'):
+        _keepalived_virtual_servers.keepalived_virtual_servers(expand([WEB], hostvars))
+    hostvars['rs1']['lvs_overrides'] = {'web': {'state': 'absent'}}
+    with pytest.raises(_values.PlanError, match='has no real server'):
+        _keepalived_virtual_servers.keepalived_virtual_servers(expand([WEB], hostvars))
+    # an absent service is simply not rendered
+    assert _keepalived_virtual_servers.keepalived_virtual_servers(expand([dict(WEB, state='absent')], hostvars))['virtual_servers'] == []
+
+
+BAD_SERVICES = [
+    (dict(WEB, health_check={'type': 'ping'}), ['health_check.type is', 'tcp, http, https, mysql, script, none']),
+    (dict(WEB, health_check={'type': 'tcp', 'path': '/'}), ['health_check.path is only for type http']),
+    (dict(WEB, health_check={'type': 'http', 'path': 'health'}), ['must start with "/"']),
+    (dict(WEB, health_check={'type': 'http', 'digest': 'xyz'}), ['digest must be the MD5']),
+    (dict(WEB, health_check={'type': 'http', 'status': 999}), ['health_check.status is 999']),
+    (dict(WEB, health_check={'type': 'script'}), ['health_check.script is required']),
+    (dict(WEB, health_check={'interval': 0}), ['health_check.interval is 0']),
+    (dict(WEB, health_check={'colour': 1}), ['health_check has unknown key(s) colour']),
+    (dict(WEB, protocol='udp', health_check={'type': 'tcp'}), ['but the service is udp']),
+    (dict(WEB, keepalived={'quorum': 0}), ['keepalived.quorum is 0']),
+    (dict(WEB, keepalived={'sorry_server': '10.0.0.99'}), ['sorry_server must be a mapping']),
+    (dict(WEB, keepalived={'sorry_server': {'address': 'fd00::1'}}), ['not of the family']),
+    (dict(WEB, keepalived={'inhibit_on_failure': 'yes'}), ['inhibit_on_failure must be true or false']),
+    (dict(WEB, keepalived={'group': 'Bad Name'}), ['keepalived.group must be a name']),
+    (dict(WEB, keepalived={'colour': 1}), ['keepalived has unknown key(s) colour']),
+    (dict(WEB, mode='snat'), ['keepalived cannot own it']),
+]
+
+
+@pytest.mark.parametrize('service, words', BAD_SERVICES)
+def test_bad_health_checks_and_keepalived_settings_are_refused(service, words):
+    with pytest.raises(_values.PlanError) as caught:
+        expand([service])
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_default_health_checks():
+    web, udp = expand([dict(WEB, health_check=None), dict(WEB, name='dns', protocol='udp', port=53, health_check=None)])
+    assert web['health_check'] == {'type': 'tcp', 'interval': 6, 'timeout': 3, 'retries': 1, 'retry_delay': 1}
+    assert udp['health_check']['type'] == 'none'
+    vs, = _keepalived_virtual_servers.keepalived_virtual_servers(expand([dict(WEB, protocol='udp', port=53, health_check=None)]))['virtual_servers']
+    assert vs['real_servers'][0]['checker'] is None
+
+
+def test_director_plan_loads_keepalived_schedulers_and_never_removes_keepalived_services():
+    services = expand([dict(WEB, scheduler='sh'), dict(DB, owner='director')])
+    plan = _director_plan.director_plan(services)
+    assert 'ip_vs_sh' in plan['kernel_modules'] and plan['services'] == ['db'] and plan['vips'] == ['10.0.0.51']
+    assert plan['foreign'] == [{'address': '10.0.0.50', 'port': 80, 'protocol': 'tcp'}]
+    # web was the director's before and is keepalived's now: the director must not remove it
+    previous = [{'name': 'web', 'address': '10.0.0.50', 'port': 80, 'protocol': 'tcp'}]
+    assert _director_plan.removed_services(previous, plan) == []
+
+
+def test_nopreempt_refuses_a_track_script_weight_and_takes_a_faulting_one():
+    scripts = [{'name': 'up', 'script': '/bin/true', 'weight': -60}, {'name': 'alive', 'script': '/bin/true'}]
+    with pytest.raises(_values.PlanError, match='tracking up by a weight never moves'):
+        instances([dict(INSTANCE, nopreempt=True, track_scripts=['up'])], scripts=scripts)
+    with pytest.raises(_values.PlanError, match='tracking alive by a weight'):
+        instances([dict(INSTANCE, nopreempt=True, track_scripts=[{'name': 'alive', 'weight': -10}])], scripts=scripts)
+    one, = instances([dict(INSTANCE, nopreempt=True, track_scripts=[{'name': 'up', 'weight': 0}, 'alive'])],
+                     scripts=scripts)
+    assert one['track_scripts'] == [['up', 0], ['alive', None]]
+
+
+def test_unicast_without_a_peer_names_its_cause():
+    with pytest.raises(_values.PlanError) as caught:
+        instances([dict(INSTANCE, unicast_peers=[])])
+    assert str(caught.value).startswith('keepalived_vrrp_instances[VI_1].unicast_peers is empty: unicast needs at least one peer')
+    alone = dict(GROUPS, solo=['d1'])
+    with pytest.raises(_values.PlanError) as caught:
+        _keepalived_vrrp.vrrp_instances([dict(INSTANCE, peers_group='solo')], 'd1', ADDRESSES, alone, expand([WEB, DB]))
+    assert str(caught.value).startswith('keepalived_vrrp_instances[VI_1]: unicast with no peer (group solo has no other member')
