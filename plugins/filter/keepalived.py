@@ -28,9 +28,17 @@ def keepalived_virtual_servers(services):
     return _keepalived_virtual_servers.keepalived_virtual_servers(services)
 
 
+@refusing('bad estate')
+def keepalived_leaving_drained(plan, services, kernel_services):
+    """keepalived's virtual servers with the real servers that leave a service kept at weight 0, and the drains
+    to wait for (see plugin_utils._keepalived_virtual_servers.leaving_drained)."""
+    return _keepalived_virtual_servers.leaving_drained(plan['virtual_servers'], services, kernel_services)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'keepalived_plan': keepalived_plan,
             'keepalived_virtual_servers': keepalived_virtual_servers,
+            'keepalived_leaving_drained': keepalived_leaving_drained,
         }

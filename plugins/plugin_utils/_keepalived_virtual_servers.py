@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _director_plan, _ipvs_rules, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 KEEPALIVED_METHOD = {'dr': 'DR', 'nat': 'NAT', 'tun': 'TUN'}
@@ -137,7 +137,7 @@ def _real_servers(svc):
         if 'lower_threshold' in member:
             options.append(['lthreshold', member['lower_threshold']])
         # keepalived ignores (and its config test refuses) a port on a firewall-mark service's real server.
-        port = 0 if 'fwmark' in svc else member['port']
+        port = _kernel_port(svc, member['port'])
         if per_port:
             if member['port'] not in checkers:
                 checkers[member['port']] = _checker(svc, member)
@@ -213,6 +213,52 @@ def keepalived_virtual_servers(expanded):
         result['virtual_servers'].append({'name': svc['name'], 'services': names, 'endpoint': endpoint,
                                           'options': _virtual_server_options(svc), 'real_servers': _real_servers(svc)})
     return result
+
+
+def _kernel_port(svc, port):
+    """The port keepalived gives a real server: none on a firewall-mark service (its config test refuses one)."""
+    return 0 if 'fwmark' in svc else port
+
+
+def leaving_drained(virtual_servers, expanded, kernel_services):
+    """The drain of the real servers that leave keepalived's services: keepalived's virtual servers with each
+    leaving real server kept at weight 0, and what to wait for.
+
+    A real server leaves a service when the kernel holds it (``kernel_services``, as lvs.cluster.ipvs_info returns
+    them) and the estate no longer lists it. keepalived removes such a server at its reload, cutting its
+    connections; so for a service with a drain_timeout the role first applies these virtual servers (the leaving
+    ones at weight 0, with their checker), waits for their flows to end, and only then the final file.
+
+    Returns ``{'virtual_servers': [...], 'drains': [{name, address/port/protocol or fwmark/family, servers,
+    drain_timeout}]}``; no drains when nothing leaves.
+    """
+    by_name = dict((svc['name'], svc) for svc in expanded
+                   if svc['owner'] == 'keepalived' and svc['state'] == 'present')
+    drains, result = [], []
+    for vs in virtual_servers:
+        endpoints = set(rs['endpoint'] for rs in vs['real_servers'])
+        added = []
+        for name in vs['services']:
+            svc = by_name[name]
+            if not svc['drain_timeout']:
+                continue
+            wanted = set((m['address'], _kernel_port(svc, m['port'])) for m in svc['members'] if m['state'] != 'absent')
+            ident = _ipvs_rules.service_ident(svc)
+            leaving = [server for server in _director_plan.kernel_servers(ident, kernel_services)
+                       if (server['address'], _kernel_port(svc, server['port'])) not in wanted]
+            if not leaving:
+                continue
+            drains.append(dict(ident, name=name, servers=leaving, drain_timeout=svc['drain_timeout']))
+            for server in leaving:
+                endpoint = _endpoint_words(server['address'], _kernel_port(svc, server['port']))
+                if endpoint in endpoints:
+                    continue
+                endpoints.add(endpoint)
+                member = {'address': server['address'], 'port': server['port'], 'host': server['address']}
+                added.append({'host': server['address'], 'endpoint': endpoint, 'options': [['weight', 0]],
+                              'checker': _checker(svc, member), 'leaving': True})
+        result.append(dict(vs, real_servers=vs['real_servers'] + added) if added else vs)
+    return {'virtual_servers': result, 'drains': drains}
 
 
 def keepalived_vips(expanded, names):

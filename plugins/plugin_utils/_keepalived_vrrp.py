@@ -407,6 +407,9 @@ def plan(settings, host, addresses, groups, expanded):
     result.update(_keepalived_virtual_servers.keepalived_virtual_servers(expanded))
     owned = [svc['name'] for svc in expanded if svc['owner'] == 'keepalived' and svc['state'] == 'present']
     result['services'] = owned
+    # the owned services whose leaving real servers are drained first (the role reads the kernel for them)
+    result['draining'] = [svc['name'] for svc in expanded
+                          if svc['owner'] == 'keepalived' and svc['state'] == 'present' and svc['drain_timeout']]
     if owned and not instances and not settings.get('allow_without_vrrp'):
         raise PlanError('keepalived owns services %s but keepalived_vrrp_instances is empty: nothing would carry '
                         'their VIPs' % ', '.join(owned))

@@ -76,6 +76,14 @@ def normalize_proxy_service(svc, where):
         svc['realserver_port'] = _values.integer(svc['realserver_port'], where + '.realserver_port', 1, 65535)
     svc['weight'] = _values.integer(svc['weight'], where + '.weight', 0, WEIGHT_MAX[owner])
     svc['drain_timeout'] = _values.integer(svc['drain_timeout'], where + '.drain_timeout', 0, 86400)
+    if svc['drain_timeout']:
+        # Refused rather than ignored: the proxies have no weight-0 phase the role could wait on. Their reload is
+        # their drain: the old process finishes the requests (and TCP-mode sessions) it carries, the new one no
+        # longer sends to a server that left.
+        raise PlanError('%s.drain_timeout is %s, but %s does not drain by a timeout: at its reload the old process '
+                        'finishes the requests and TCP sessions it carries, and the new one no longer sends to a '
+                        'real server that left; remove drain_timeout (it applies to IPVS services: director or '
+                        'keepalived)' % (where, svc['drain_timeout'], owner))
     svc['proxy_mode'] = _values.choice(svc.get('proxy_mode', 'http'), where + '.proxy_mode', PROXY_MODES)
     svc['balance'] = _balance(svc.get('balance', 'roundrobin'), owner, svc['proxy_mode'], where)
     svc['health_check'] = _health_check.normalize_proxy_health_check(svc, svc.get('health_check'), where)

@@ -13,7 +13,8 @@
                                the pace holds, so the failures count the time without service in steps of INTERVAL
   hold HOST PORT GO OUT SECS [TIMEOUT]
                                open one HTTP/1.1 keep-alive connection and ask on it every 2 s until the file
-                               GO exists (at most SECS), then once more; answers and any error in OUT (JSON);
+                               GO exists (at most SECS), then once more; answers, their times and any error in
+                               OUT (JSON);
                                each answer may take TIMEOUT seconds (default 5; TCP retransmits across a
                                takeover can take longer)
   takeover VRRP ADDR VIP PEER SINCE
@@ -161,6 +162,7 @@ def hold(host, port, go, out, seconds, timeout=5):
         while True:
             last = _exists(go) or time.time() > deadline
             result['answers'].append(ask(conn))
+            result.setdefault('at', []).append(round(time.time(), 3))
             save()
             if last:
                 break

@@ -100,6 +100,9 @@ def test_the_nginx_balance_words():
     (dict(LVS, proxies='proxies'), ['.proxies is only for mode proxy']),
     (dict(LVS, owner='nginx'), ['owner is nginx', 'set mode: proxy']),
     (dict(LVS, haproxy={}), ['.haproxy holds settings for a proxy service']),
+    (dict(SHOP, drain_timeout=30), ['.drain_timeout is 30, but haproxy does not drain by a timeout', 'remove drain_timeout']),
+    (dict(SHOP, owner='nginx', routes=[], drain_timeout=5), ['but nginx does not drain']),
+    (dict(SHOP, drain_timeout=0), None),
 ])
 def test_bad_proxy_services_are_refused_with_the_reason(service, words):
     if words is None:  # a valid service among the bad ones: the check is not over-eager

@@ -266,3 +266,50 @@ def test_unicast_without_a_peer_names_its_cause():
     with pytest.raises(_values.PlanError) as caught:
         _keepalived_vrrp.vrrp_instances([dict(INSTANCE, peers_group='solo')], 'd1', ADDRESSES, alone, expand([WEB, DB]))
     assert str(caught.value).startswith('keepalived_vrrp_instances[VI_1]: unicast with no peer (group solo has no other member')
+
+
+def _kernel(service, servers):
+    """One service as lvs.cluster.ipvs_info returns it."""
+    return dict(service, servers=[{'address': address, 'port': port, 'weight': 1} for address, port in servers])
+
+
+def test_a_leaving_real_server_is_kept_at_weight_0_and_drained_first():
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars['rs2']['lvs_overrides'] = {'web': {'state': 'absent'}}
+    expanded = expand([dict(WEB, drain_timeout=30), DB], hostvars)
+    plan = _keepalived_vrrp.plan({'instances': [INSTANCE]}, 'd1', ADDRESSES, GROUPS, expanded)
+    assert plan['draining'] == ['web']
+    web_kernel = _kernel({'address': '10.0.0.50', 'port': 80, 'protocol': 'tcp'}, [('10.0.0.11', 80), ('10.0.0.12', 80)])
+    # db has no drain_timeout: a server leaving it (the kernel's 10.0.0.13) is left to keepalived's reload
+    db_kernel = _kernel({'address': '10.0.0.51', 'port': 3306, 'protocol': 'tcp'}, [('10.0.0.11', 3306), ('10.0.0.13', 3306)])
+    drained = _keepalived_virtual_servers.leaving_drained(plan['virtual_servers'], expanded, [web_kernel, db_kernel])
+    assert drained['drains'] == [{'name': 'web', 'address': '10.0.0.50', 'port': 80, 'protocol': 'tcp',
+                                  'servers': [{'address': '10.0.0.12', 'port': 80}], 'drain_timeout': 30}]
+    web_vs, db_vs = drained['virtual_servers']
+    assert [rs['endpoint'] for rs in plan['virtual_servers'][0]['real_servers']] == ['10.0.0.11 80']
+    leaving = web_vs['real_servers'][-1]
+    assert [rs['endpoint'] for rs in web_vs['real_servers']] == ['10.0.0.11 80', '10.0.0.12 80']
+    assert leaving['leaving'] and leaving['options'] == [['weight', 0]] and leaving['checker'] == web_vs['real_servers'][0]['checker']
+    assert db_vs == plan['virtual_servers'][1]
+    # nothing leaves: the plan's own virtual servers, no drain
+    still = _kernel({'address': '10.0.0.50', 'port': 80, 'protocol': 'tcp'}, [('10.0.0.11', 80)])
+    assert _keepalived_virtual_servers.leaving_drained(plan['virtual_servers'], expanded, [still]) == {
+        'virtual_servers': plan['virtual_servers'], 'drains': []}
+    assert _keepalived_virtual_servers.leaving_drained(plan['virtual_servers'], expanded, []) == {
+        'virtual_servers': plan['virtual_servers'], 'drains': []}
+
+
+def test_a_fwmark_service_drains_by_address_as_keepalived_programs_it():
+    mark = {'name': 'mark', 'fwmark': 7, 'owner': 'keepalived', 'realservers': 'web', 'drain_timeout': 5,
+            'health_check': {'type': 'tcp', 'port': 80}}
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars['rs1']['lvs_overrides'] = {'mark': {'state': 'absent'}}
+    expanded = expand([mark], hostvars)
+    virtual_servers = _keepalived_virtual_servers.keepalived_virtual_servers(expanded)['virtual_servers']
+    kernel = _kernel({'fwmark': 7, 'family': 'ipv4'}, [('10.0.0.11', 0), ('10.0.0.12', 0)])
+    drained = _keepalived_virtual_servers.leaving_drained(virtual_servers, expanded, [kernel])
+    assert drained['drains'] == [{'name': 'mark', 'fwmark': 7, 'family': 'ipv4', 'servers': [{'address': '10.0.0.11', 'port': 0}],
+                                  'drain_timeout': 5}]
+    vs, = drained['virtual_servers']
+    assert [rs['endpoint'] for rs in vs['real_servers']] == ['10.0.0.12', '10.0.0.11']
+    assert ['connect_port', 80] in vs['real_servers'][-1]['checker']['options']
