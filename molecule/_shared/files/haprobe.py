@@ -125,7 +125,8 @@ def report(log, since, until=None):
     worst = max(runs, key=lambda run: run['failed']) if runs else None
     span = round(failures[-1]['at'] - failures[0]['at'], 3) if failures else 0.0
     print(json.dumps({'requests': total, 'answers': answers, 'failed': len(failures), 'failure_runs': len(runs),
-                      'longest_run': worst, 'failure_span_s': span, 'failures': failures[:20]}))
+                      'longest_run': worst, 'failure_span_s': span, 'failures': failures[:20],
+                      'last_failure_at': failures[-1]['at'] if failures else None}))
 
 
 def hold(host, port, go, out, seconds, timeout=5):
