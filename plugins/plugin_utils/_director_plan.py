@@ -109,8 +109,13 @@ def kernel_servers(ident, kernel_services):
     return []
 
 
-def leaving_servers(svc, kernel_services):
-    """Real servers the kernel has in this service that the estate no longer lists (to drain first)."""
-    wanted = {(m['address'], m['port']) for m in svc['members'] if m['state'] != 'absent'}
+def leaving_servers(svc, kernel_services, by_address=False):
+    """Real servers the kernel has in this service that the estate no longer lists (to drain first).
+
+    by_address compares addresses only: keepalived programs a firewall-mark service's real servers without
+    their port, so the kernel's port says nothing there."""
+    def key(address, port):
+        return address if by_address else (address, port)
+    wanted = {key(m['address'], m['port']) for m in svc['members'] if m['state'] != 'absent'}
     return [server for server in kernel_servers(_ipvs_rules.service_ident(svc), kernel_services)
-            if (server['address'], server['port']) not in wanted]
+            if key(server['address'], server['port']) not in wanted]

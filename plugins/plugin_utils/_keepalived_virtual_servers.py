@@ -242,13 +242,10 @@ def leaving_drained(virtual_servers, expanded, kernel_services):
             svc = by_name[name]
             if not svc['drain_timeout']:
                 continue
-            wanted = set((m['address'], _kernel_port(svc, m['port'])) for m in svc['members'] if m['state'] != 'absent')
-            ident = _ipvs_rules.service_ident(svc)
-            leaving = [server for server in _director_plan.kernel_servers(ident, kernel_services)
-                       if (server['address'], _kernel_port(svc, server['port'])) not in wanted]
+            leaving = _director_plan.leaving_servers(svc, kernel_services, by_address='fwmark' in svc)
             if not leaving:
                 continue
-            drains.append(dict(ident, name=name, servers=leaving, drain_timeout=svc['drain_timeout']))
+            drains.append(dict(_ipvs_rules.service_ident(svc), name=name, servers=leaving, drain_timeout=svc['drain_timeout']))
             for server in leaving:
                 endpoint = _endpoint_words(server['address'], _kernel_port(svc, server['port']))
                 if endpoint in endpoints:

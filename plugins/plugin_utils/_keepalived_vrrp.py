@@ -405,11 +405,11 @@ def plan(settings, host, addresses, groups, expanded):
         'has_secret': any('authentication' in instance for instance in instances),
     }
     result.update(_keepalived_virtual_servers.keepalived_virtual_servers(expanded))
-    owned = [svc['name'] for svc in expanded if svc['owner'] == 'keepalived' and svc['state'] == 'present']
+    owned_services = [svc for svc in expanded if svc['owner'] == 'keepalived' and svc['state'] == 'present']
+    owned = [svc['name'] for svc in owned_services]
     result['services'] = owned
     # the owned services whose leaving real servers are drained first (the role reads the kernel for them)
-    result['draining'] = [svc['name'] for svc in expanded
-                          if svc['owner'] == 'keepalived' and svc['state'] == 'present' and svc['drain_timeout']]
+    result['draining'] = [svc['name'] for svc in owned_services if svc['drain_timeout']]
     if owned and not instances and not settings.get('allow_without_vrrp'):
         raise PlanError('keepalived owns services %s but keepalived_vrrp_instances is empty: nothing would carry '
                         'their VIPs' % ', '.join(owned))
