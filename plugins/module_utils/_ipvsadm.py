@@ -33,15 +33,20 @@ def _service_flag_words(service):
     return words
 
 
-def service_rule(service):
-    """The ipvsadm-save (-Sn) line of a service."""
+def _service_words(command, service):
+    """The command and the service's identity, as ipvsadm -Sn writes them: -f MARK [-6], or -t/-u/--sctp-service ADDR:PORT."""
     if service.get('fwmark'):
-        words = ['-A', '-f', str(service['fwmark'])]
+        words = [command, '-f', str(service['fwmark'])]
         if service['family'] == 'ipv6':
             words.append('-6')
-    else:
-        words = ['-A', '-' + service['protocol'][0] if service['protocol'] != 'sctp' else '--sctp-service',
-                 format_endpoint(service['family'], service['address'], service['port'])]
+        return words
+    return [command, '-' + service['protocol'][0] if service['protocol'] != 'sctp' else '--sctp-service',
+            format_endpoint(service['family'], service['address'], service['port'])]
+
+
+def service_rule(service):
+    """The ipvsadm-save (-Sn) line of a service."""
+    words = _service_words('-A', service)
     # Same order as ipvsadm -Sn: -s, -p, -M, --pe, -o, -b.
     words.extend(['-s', service['scheduler']])
     if service.get('persistence_timeout'):
@@ -69,13 +74,7 @@ def _netmask_text(family, netmask):
 
 def server_rule(service, server):
     """The ipvsadm-save (-Sn) line of a real server; unlike ipvsadm it also shows thresholds (-x, -y)."""
-    if service.get('fwmark'):
-        words = ['-a', '-f', str(service['fwmark'])]
-        if service['family'] == 'ipv6':
-            words.append('-6')
-    else:
-        words = ['-a', '-' + service['protocol'][0] if service['protocol'] != 'sctp' else '--sctp-service',
-                 format_endpoint(service['family'], service['address'], service['port'])]
+    words = _service_words('-a', service)
     words.extend(['-r', format_endpoint(service['family'], server['address'], server['port'])])
     words.append({'nat': '-m', 'dr': '-g', 'tun': '-i'}.get(server.get('forwarding'), '--%s' % server.get('forwarding')))
     words.extend(['-w', str(server.get('weight'))])
