@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils import (
-    _director_plan, _estate, _hostvars, _ipvs_rules, _realserver_plan)
+    _director_plan, _estate, _hostvars, _ipvs_rules, _readiness, _realserver_plan)
 from ansible_collections.lvs.cluster.plugins.plugin_utils._filter_errors import refusing
 
 
@@ -85,6 +85,16 @@ def service_ident(service):
     return _ipvs_rules.service_ident(service)
 
 
+def ready_members(services, unready, kernel_services=None, live_config=None):
+    """The expanded estate with unready real servers left out of the pools they would join (kept where they serve)."""
+    return _readiness.ready_members(services, unready, kernel_services, live_config)
+
+
+def unready_left_out(services, unready, kernel_services=None, live_config=None):
+    """The 'host (service)' pairs that ready_members leaves out."""
+    return _readiness.left_out(services, _readiness.ready_members(services, unready, kernel_services, live_config))
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -100,4 +110,6 @@ class FilterModule(object):
             'leaving_servers': leaving_servers,
             'service_ident': service_ident,
             'kernel_servers': kernel_servers,
+            'ready_members': ready_members,
+            'unready_left_out': unready_left_out,
         }
