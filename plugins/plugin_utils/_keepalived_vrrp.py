@@ -27,7 +27,7 @@ IFNAME_RE = re.compile(r'^[A-Za-z0-9_.@-]{1,15}$')
 INSTANCE_KEYS = (
     'name', 'state', 'interface', 'virtual_router_id', 'priority', 'advert_int', 'version', 'vips', 'services',
     'unicast', 'unicast_src_ip', 'unicast_peers', 'peers_group', 'nopreempt', 'preempt_delay', 'track_interfaces',
-    'track_scripts', 'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'authentication',
+    'track_scripts', 'track_files', 'track_processes', 'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'authentication',
     'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh', 'garp_master_refresh_repeat',
     'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'extra',
 )
@@ -37,6 +37,9 @@ NOTIFY_KEYS = ('notify', 'notify_master', 'notify_backup', 'notify_fault', 'noti
 VIP_KEYS = ('address', 'dev', 'label', 'scope', 'brd')
 SCOPES = ('global', 'site', 'link', 'host', 'nowhere')
 SCRIPT_KEYS = ('name', 'script', 'interval', 'timeout', 'weight', 'rise', 'fall', 'user', 'init_fail')
+TRACK_FILE_KEYS = ('name', 'file', 'weight', 'init_value')
+TRACK_PROCESS_KEYS = ('name', 'process', 'param_match', 'weight', 'quorum', 'quorum_max', 'delay', 'terminate_delay',
+                      'fork_delay', 'full_command')
 SYNC_GROUP_KEYS = ('name', 'instances', 'track_interfaces', 'track_scripts') + NOTIFY_KEYS
 AUTH_TYPES = ('PASS', 'AH')
 
@@ -60,8 +63,9 @@ def _ifname(value, where):
     return value
 
 
-def _tracks(value, where, known=None):
-    """track_interface / track_script entries: names, or {name, weight}; as [name, weight or None]."""
+def _tracks(value, where, known=None, variable='keepalived_vrrp_scripts', kind='vrrp script'):
+    """track_interface / track_script / track_file / track_process entries: names, or {name, weight}; as
+    [name, weight or None]. known: the names variable defines (None: interfaces)."""
     if value is None:
         return []
     if not isinstance(value, list):
@@ -78,8 +82,8 @@ def _tracks(value, where, known=None):
         if known is None:
             _ifname(name, here + '.name')
         elif name not in known:
-            raise PlanError('%s names vrrp script %r, which keepalived_vrrp_scripts does not define (it has %s)'
-                            % (here, name, ', '.join(sorted(known)) or 'none'))
+            raise PlanError('%s names %s %r, which %s does not define (it has %s)'
+                            % (here, kind, name, variable, ', '.join(sorted(known)) or 'none'))
         weight = _values.integer(entry['weight'], here + '.weight', -253, 253) if 'weight' in entry else None
         result.append([name, weight])
     return result
@@ -125,6 +129,74 @@ def vrrp_scripts(scripts):
     return result
 
 
+def _unique_names(entries, variable):
+    names = set()
+    for where, entry in entries:
+        _name(entry['name'], where + '.name')
+        if entry['name'] in names:
+            raise PlanError('%s: the name %r is used twice' % (variable, entry['name']))
+        names.add(entry['name'])
+        yield where, entry
+
+
+def _seconds(value, where):
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1
+    if not 0 <= seconds <= 3600:
+        raise PlanError('%s must be a number of seconds from 0 to 3600, not %r' % (where, value))
+    return int(seconds) if seconds == int(seconds) else seconds
+
+
+def vrrp_track_files(files):
+    """keepalived_vrrp_track_files, checked: [{name, file, weight, init_value}].
+
+    keepalived watches each file (inotify: it reacts at once) for a number; with weight 0 any value but 0 puts the
+    instances that track it in FAULT. init_value, when given, is written to a file that does not exist yet."""
+    result = []
+    variable = 'keepalived_vrrp_track_files'
+    for where, entry in _unique_names(_entries(files, variable, TRACK_FILE_KEYS, ('name', 'file')), variable):
+        path = entry['file']
+        if not isinstance(path, str) or not path.startswith('/') or any(c.isspace() or c == '"' for c in path):
+            raise PlanError('%s.file must be an absolute path without blanks or quotes, not %r' % (where, path))
+        out = {'name': entry['name'], 'file': path,
+               'weight': _values.integer(entry.get('weight', 0), where + '.weight', -254, 254)}
+        if 'init_value' in entry:
+            out['init_value'] = _values.integer(entry['init_value'], where + '.init_value', -2147483648, 2147483647)
+        result.append(out)
+    return result
+
+
+def vrrp_track_processes(processes):
+    """keepalived_vrrp_track_processes, checked: [{name, process, param_match, weight, quorum, quorum_max, delay,
+    terminate_delay, fork_delay, full_command}].
+
+    keepalived follows process starts and exits through the kernel's process events connector, which only the
+    initial PID namespace has: it works on a host or a VM, not in a container with a PID namespace of its own
+    (there, track the file a service's systemd unit writes: keepalived_vrrp_track_files)."""
+    result = []
+    variable = 'keepalived_vrrp_track_processes'
+    for where, entry in _unique_names(_entries(processes, variable, TRACK_PROCESS_KEYS, ('name', 'process')), variable):
+        process = entry['process']
+        if not isinstance(process, str) or not process.strip() or '\n' in process or '"' in process:
+            raise PlanError('%s.process must be a process name, then its arguments if they are to match, on one line '
+                            'without quotes, not %r' % (where, process))
+        out = {'name': entry['name'], 'process': ' '.join(process.split()),
+               'weight': _values.integer(entry.get('weight', 0), where + '.weight', -254, 254),
+               'quorum': _values.integer(entry.get('quorum', 1), where + '.quorum', 1, 65535),
+               'full_command': _values.boolean(entry.get('full_command', False), where + '.full_command')}
+        if 'quorum_max' in entry:
+            out['quorum_max'] = _values.integer(entry['quorum_max'], where + '.quorum_max', out['quorum'], 65535)
+        if 'param_match' in entry:
+            out['param_match'] = _values.choice(entry['param_match'], where + '.param_match', ('initial', 'partial'))
+        for key in ('delay', 'terminate_delay', 'fork_delay'):
+            if key in entry:
+                out[key] = _seconds(entry[key], where + '.' + key)
+        result.append(out)
+    return result
+
+
 def _vip(entry, where, interface):
     if isinstance(entry, str):
         entry = {'address': entry}
@@ -167,7 +239,8 @@ def _priorities(instance, where, members):
     return result, None
 
 
-def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=None, defaults=None):
+def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=None, defaults=None, track_files=None,
+                   track_processes=None):
     """keepalived_vrrp_instances for one host, checked and completed.
 
     addresses: {inventory host: the address its VRRP adverts come from} (lvs_address, else ansible_host).
@@ -176,6 +249,8 @@ def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=No
     defaults = defaults or {}
     # the scripts' own weights, by name (the names are what a track_script may refer to)
     script_weights = {script['name']: script.get('weight') for script in (scripts or [])}
+    file_weights = {entry['name']: entry['weight'] for entry in (track_files or [])}
+    process_weights = {entry['name']: entry['weight'] for entry in (track_processes or [])}
     result, names, routers = [], set(), {}
     for where, instance in _entries(instances, 'keepalived_vrrp_instances', INSTANCE_KEYS, ('name', 'virtual_router_id')):
         name = _name(instance['name'], where + '.name')
@@ -294,12 +369,18 @@ def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=No
             raise PlanError('%s.track_interfaces lists %s, the instance\'s own interface, which it tracks anyway '
                             '(keepalived refuses it)' % (where, out['interface']))
         out['track_scripts'] = _tracks(instance.get('track_scripts'), where + '.track_scripts', script_weights)
+        out['track_files'] = _tracks(instance.get('track_files'), where + '.track_files', file_weights,
+                                     'keepalived_vrrp_track_files', 'track file')
+        out['track_processes'] = _tracks(instance.get('track_processes'), where + '.track_processes', process_weights,
+                                         'keepalived_vrrp_track_processes', 'track process')
         if out['nopreempt']:
             # A backup with nopreempt never takes over from a master whose priority merely dropped: only a
             # master that leaves (stops, or goes to FAULT on a weight-0 track) hands the VIPs over.
             moving = [name for name, weight in out['track_scripts']
                       if (weight if weight is not None else script_weights.get(name)) not in (None, 0)]
             moving += [name for name, weight in out['track_interfaces'] if weight not in (None, 0)]
+            for key, weights in (('track_files', file_weights), ('track_processes', process_weights)):
+                moving += [name for name, weight in out[key] if (weight if weight is not None else weights[name]) != 0]
             if moving:
                 raise PlanError('%s: with nopreempt, tracking %s by a weight never moves the VIPs (the peer does '
                                 'not preempt a master of lower priority); give them weight 0, so that a failure '
@@ -395,10 +476,14 @@ def plan(settings, host, addresses, groups, expanded):
     peers_group), as the role's variables give them.
     """
     scripts = vrrp_scripts(settings.get('scripts'))
+    track_files = vrrp_track_files(settings.get('track_files'))
+    track_processes = vrrp_track_processes(settings.get('track_processes'))
     instances = vrrp_instances(settings.get('instances'), host, addresses, groups, expanded, scripts,
-                               settings.get('defaults'))
+                               settings.get('defaults'), track_files, track_processes)
     result = {
         'scripts': scripts,
+        'track_files': track_files,
+        'track_processes': track_processes,
         'instances': instances,
         'sync_groups': sync_groups(settings.get('sync_groups'), instances, scripts),
         'sync_daemon': sync_daemon(settings.get('sync_daemon'), instances),

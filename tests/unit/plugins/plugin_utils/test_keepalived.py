@@ -313,3 +313,49 @@ def test_a_fwmark_service_drains_by_address_as_keepalived_programs_it():
     vs, = drained['virtual_servers']
     assert [rs['endpoint'] for rs in vs['real_servers']] == ['10.0.0.12', '10.0.0.11']
     assert ['connect_port', 80] in vs['real_servers'][-1]['checker']['options']
+
+
+def test_track_files_and_processes_default_to_fault_and_are_named_by_instances():
+    files = _keepalived_vrrp.vrrp_track_files([{'name': 'haproxy_down', 'file': '/run/lvs-cluster/haproxy.down'},
+                                               {'name': 'maint', 'file': '/etc/maint', 'weight': -20, 'init_value': 0}])
+    assert files == [{'name': 'haproxy_down', 'file': '/run/lvs-cluster/haproxy.down', 'weight': 0},
+                     {'name': 'maint', 'file': '/etc/maint', 'weight': -20, 'init_value': 0}]
+    processes = _keepalived_vrrp.vrrp_track_processes([{'name': 'haproxy', 'process': 'haproxy  -Ws', 'delay': 0.5,
+                                                        'param_match': 'initial'}])
+    assert processes == [{'name': 'haproxy', 'process': 'haproxy -Ws', 'weight': 0, 'quorum': 1, 'full_command': False,
+                          'param_match': 'initial', 'delay': 0.5}]
+    one, = _keepalived_vrrp.vrrp_instances(
+        [dict(INSTANCE, nopreempt=True, track_files=['haproxy_down'], track_processes=[{'name': 'haproxy', 'weight': 0}])],
+        'd1', ADDRESSES, GROUPS, expand([WEB, DB]), None, None, files, processes)
+    assert one['track_files'] == [['haproxy_down', None]] and one['track_processes'] == [['haproxy', 0]]
+
+
+@pytest.mark.parametrize('given, message', [
+    ({'track_files': ['missing']}, "track file 'missing', which keepalived_vrrp_track_files does not define"),
+    ({'track_processes': ['missing']}, "track process 'missing', which keepalived_vrrp_track_processes does not"),
+    # with nopreempt only a FAULT moves the VIPs: a track by weight would never do it
+    ({'nopreempt': True, 'track_files': ['maint']}, 'tracking maint by a weight never moves'),
+    ({'nopreempt': True, 'track_files': [{'name': 'haproxy_down', 'weight': 5}]}, 'tracking haproxy_down by a weight'),
+])
+def test_instance_tracks_are_checked(given, message):
+    files = _keepalived_vrrp.vrrp_track_files([{'name': 'haproxy_down', 'file': '/run/x'},
+                                               {'name': 'maint', 'file': '/etc/maint', 'weight': -20}])
+    with pytest.raises(_values.PlanError, match=message):
+        _keepalived_vrrp.vrrp_instances([dict(INSTANCE, **given)], 'd1', ADDRESSES, GROUPS, expand([WEB, DB]),
+                                        None, None, files, [])
+
+
+@pytest.mark.parametrize('function, given, message', [
+    ('vrrp_track_files', [{'name': 'a', 'file': 'relative'}], r"keepalived_vrrp_track_files\[a\].file must be an absolute"),
+    ('vrrp_track_files', [{'name': 'a', 'file': '/x'}, {'name': 'a', 'file': '/y'}], "the name 'a' is used twice"),
+    ('vrrp_track_files', [{'name': 'a'}], r'\[a\].file is required'),
+    ('vrrp_track_files', [{'name': 'a', 'file': '/x', 'weight': 300}], r'\[a\].weight'),
+    ('vrrp_track_processes', [{'name': 'p', 'process': 'a "b"'}], r'\[p\].process must be a process name'),
+    ('vrrp_track_processes', [{'name': 'p', 'process': 'nginx', 'quorum': 2, 'quorum_max': 1}], r'\[p\].quorum_max'),
+    ('vrrp_track_processes', [{'name': 'p', 'process': 'nginx', 'delay': 'soon'}], r'\[p\].delay must be a number'),
+    ('vrrp_track_processes', [{'name': 'p', 'process': 'nginx', 'param_match': 'all'}], r'\[p\].param_match'),
+    ('vrrp_track_processes', [{'name': 'p', 'process': 'nginx', 'pid': 1}], r'unknown key'),
+])
+def test_track_definitions_are_checked(function, given, message):
+    with pytest.raises(_values.PlanError, match=message):
+        getattr(_keepalived_vrrp, function)(given)
