@@ -85,11 +85,13 @@ def service_ident(service):
     return _ipvs_rules.service_ident(service)
 
 
+@refusing('ready_members')
 def ready_members(services, unready, kernel_services=None, live_config=None):
     """The expanded estate with unready real servers left out of the pools they would join (kept where they serve)."""
     return _readiness.ready_members(services, unready, kernel_services, live_config)
 
 
+@refusing('unready_left_out')
 def unready_left_out(services, unready, kernel_services=None, live_config=None):
     """The 'host (service)' pairs that ready_members leaves out."""
     return _readiness.left_out(services, _readiness.ready_members(services, unready, kernel_services, live_config))

@@ -23,6 +23,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils import _director_plan, _ipvs_rules
+from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 
 def _serving(svc, kernel_services, live_config):
@@ -51,6 +52,10 @@ def ready_members(expanded, unready, kernel_services=None, live_config=None):
     live_config the text of the live haproxy or nginx configuration (for proxy services). An owner reads
     only its own services' pools, so a role passes the one it has; without it, no unready host is kept.
     """
+    if kernel_services is not None and not isinstance(kernel_services, list):
+        raise PlanError('ready_members: kernel_services must be the list ipvs_info returns, not %r' % type(kernel_services).__name__)
+    if live_config is not None and not isinstance(live_config, str):
+        raise PlanError('ready_members: live_config must be the text of a configuration, not %r' % type(live_config).__name__)
     unready = set(unready or [])
     if not unready:
         return expanded

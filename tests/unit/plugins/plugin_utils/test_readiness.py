@@ -2,7 +2,9 @@
 
 import json
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _estate, _haproxy, _nginx_plan, _readiness
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _estate, _haproxy, _nginx_plan, _readiness, _values
 
 GROUPS = {'web': ['web1', 'web2', 'web3'], 'proxies': ['lb1']}
 HOSTVARS = {'web1': {'ansible_host': '10.0.0.11'}, 'web2': {'ansible_host': '10.0.0.12'},
@@ -83,3 +85,11 @@ def test_ipv6_in_brackets_as_nginx_writes_it():
     estate = _estate.virtual_services([svc], hostvars, dict(GROUPS, v6=['web3']))
     assert hosts(_readiness.ready_members(estate, ['web3'], None, 'server [2001:db8::13]:80;')[0]) == ['web3']
     assert hosts(_readiness.ready_members(estate, ['web3'], None, 'server [2001:db8::1]:80;')[0]) == []
+
+
+def test_the_live_pool_given_in_the_wrong_place_is_refused():
+    # a configuration's text where the kernel's table belongs (a role that passed it second, not third)
+    with pytest.raises(_values.PlanError, match='kernel_services must be the list ipvs_info returns'):
+        _readiness.ready_members(expand([SHOP]), ['web3'], 'server web3 10.0.0.13:80')
+    with pytest.raises(_values.PlanError, match='live_config must be the text'):
+        _readiness.ready_members(expand([SHOP]), ['web3'], None, [])
