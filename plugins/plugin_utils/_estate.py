@@ -39,8 +39,12 @@ def member_address(host, hostvars):
                         'address the director reaches it on' % (host, address))
 
 
-def members(svc, hostvars, groups):
-    """The real servers of one service, from its inventory group and their host variables."""
+def members(svc, hostvars, groups, addresses=None):
+    """The real servers of one service, from its inventory group and their host variables.
+
+    addresses caches member_address by host across the services of one expansion (a host in many services
+    is parsed once)."""
+    addresses = {} if addresses is None else addresses
     where = 'lvs_virtual_services[%s]' % svc['name']
     group = svc['realservers']
     if group not in groups:
@@ -54,7 +58,9 @@ def members(svc, hostvars, groups):
         unknown = sorted(set(overrides) - set(MEMBER_OVERRIDES))
         if unknown:
             raise PlanError('%s has unknown key(s) %s; known: %s' % (here, ', '.join(unknown), ', '.join(MEMBER_OVERRIDES)))
-        address = member_address(host, hvars)
+        if host not in addresses:
+            addresses[host] = member_address(host, hvars)
+        address = addresses[host]
         if ('fwmark' not in svc) and (':' in address) != (svc['family'] == 'ipv6'):
             raise PlanError('host %s: its address %s is not of the family of %s (%s)' % (host, address, where, svc['family']))
         if svc.get('address') == address and svc['mode'] != 'proxy':
@@ -114,15 +120,18 @@ def members(svc, hostvars, groups):
 def virtual_services(services, hostvars, groups):
     """The whole estate, checked and expanded: each service with its real servers (``members``)."""
     expanded = []
+    addresses = {}
     for svc in _services.normalize_services(services):
         svc = dict(svc)
-        svc['members'] = members(svc, hostvars, groups)
+        svc['members'] = members(svc, hostvars, groups, addresses)
+        svc['member_index'] = member_index(svc['members'])
         if svc['mode'] == 'proxy':
             if svc['proxies'] not in groups:
                 raise PlanError('lvs_virtual_services[%s].proxies names the inventory group %r, which does not exist'
                                 % (svc['name'], svc['proxies']))
             svc['proxy_hosts'] = list(groups[svc['proxies']])
-            svc['routes'] = [dict(route, members=members(dict(svc, realservers=route['realservers']), hostvars, groups))
+            svc['routes'] = [dict(route, members=members(dict(svc, realservers=route['realservers']), hostvars, groups,
+                                                         addresses))
                              for route in svc['routes']]
         else:
             # What the modules (or keepalived) would be given, through the modules' own validator.
@@ -142,16 +151,27 @@ def is_expanded(services):
     return all(marked)
 
 
+def member_index(service_members):
+    """{host: position in members}: a real server's plan finds its own entry in each service at once (with 1,000
+    real servers, scanning every service's members for every host took most of the planning's CPU)."""
+    return {member['host']: position for position, member in enumerate(service_members)}
+
+
+# Keys of an expanded service that are the estate's own bookkeeping, not the service's settings.
+BOOKKEEPING = ('members', 'member_index')
+
+
 def served_by(expanded, host):
     """The services a host is a real server of, each with that host's own member entry."""
     result = []
     for svc in expanded:
-        for member in svc['members']:
-            if member['host'] == host:
-                entry = {key: value for key, value in svc.items() if key != 'members'}
-                entry['member'] = member
-                result.append(entry)
-                break  # a host is once in a group
+        index = svc.get('member_index')
+        if index is None:
+            index = member_index(svc['members'])
+        if host in index:
+            entry = {key: value for key, value in svc.items() if key not in BOOKKEEPING}
+            entry['member'] = svc['members'][index[host]]
+            result.append(entry)
     return result
 
 
@@ -172,7 +192,7 @@ def proxy_services(expanded, host, owner):
             pools.append({'name': route['name'], 'balance': route['balance'], 'health_check': route['health_check'],
                           'members': route['members']})
             routes.append({key: route[key] for key in ('name', 'path', 'path_regex', 'host') if key in route})
-        entry = {key: value for key, value in svc.items() if key not in ('members', 'routes')}
+        entry = {key: value for key, value in svc.items() if key not in BOOKKEEPING + ('routes',)}
         entry.update({'pools': pools, 'routes': routes, 'settings': svc[owner]})
         result.append(entry)
     return result

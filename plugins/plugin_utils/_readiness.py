@@ -22,7 +22,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _director_plan, _ipvs_rules
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _director_plan, _estate, _ipvs_rules
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 
@@ -66,6 +66,8 @@ def ready_members(expanded, unready, kernel_services=None, live_config=None):
         def keep(members):
             return [member for member in members if member['host'] not in unready or serving(member)]
         svc = dict(svc, members=keep(svc['members']))
+        if 'member_index' in svc:
+            svc['member_index'] = _estate.member_index(svc['members'])
         if 'routes' in svc:
             svc['routes'] = [dict(route, members=keep(route.get('members', []))) for route in svc['routes']]
         result.append(svc)

@@ -261,3 +261,17 @@ def test_realserver_record_union_names_everything_old_and_new_and_equals_the_pla
     assert _realserver_plan.record_union(dict(old, nat_gateway='10.0.1.254'), new)['nat_gateway'] == '10.0.1.254'
     assert _realserver_plan.record_union(new, new) == new
     assert _realserver_plan.record_union(None, new) == new
+
+
+def test_served_by_finds_each_host_as_a_scan_of_the_members_would():
+    groups = {'web': ['web%d' % i for i in range(30)], 'db': ['web%d' % i for i in range(10, 40, 3)]}
+    hostvars = {'web%d' % i: {'ansible_host': '10.0.2.%d' % (i + 1)} for i in range(40)}
+    estate = _estate.virtual_services([WEB, dict(WEB, name='db', address='10.0.1.100', realservers='db')],
+                                      hostvars, groups)
+    for host in hostvars:
+        scanned = [(svc['name'], member) for svc in estate for member in svc['members'] if member['host'] == host]
+        found = [(entry['name'], entry['member']) for entry in _estate.served_by(estate, host)]
+        assert found == scanned
+    # an estate expanded before the index existed (no member_index) is served the same way
+    legacy = [{key: value for key, value in svc.items() if key != 'member_index'} for svc in estate]
+    assert _estate.served_by(legacy, 'web13') == _estate.served_by(estate, 'web13')

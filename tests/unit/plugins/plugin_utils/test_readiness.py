@@ -93,3 +93,13 @@ def test_the_live_pool_given_in_the_wrong_place_is_refused():
         _readiness.ready_members(expand([SHOP]), ['web3'], 'server web3 10.0.0.13:80')
     with pytest.raises(_values.PlanError, match='live_config must be the text'):
         _readiness.ready_members(expand([SHOP]), ['web3'], None, [])
+
+
+def test_the_member_index_follows_the_members_left():
+    estate = expand([DR])
+    ready = _readiness.ready_members(estate, ['web2'], None)
+    assert ready[0]['member_index'] == {'web1': 0, 'web3': 1}
+    # a real server's plan finds itself through the index, and web2 serves nothing of the ready estate
+    assert [svc['member']['host'] for svc in _estate.served_by(ready, 'web3')] == ['web3']
+    assert _estate.served_by(ready, 'web2') == []
+    assert 'member_index' not in _estate.served_by(ready, 'web3')[0]
