@@ -18,7 +18,9 @@ from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanErr
 
 HEALTH_CHECK_KEYS = ('type', 'port', 'path', 'status', 'digest', 'host', 'script', 'user', 'interval', 'timeout',
                      'retries', 'retry_delay')
-HEALTH_CHECK_TYPES = ('tcp', 'http', 'https', 'mysql', 'script', 'none')
+HEALTH_CHECK_TYPES = ('tcp', 'http', 'https', 'mysql', 'udp', 'ping', 'script', 'none')
+# Checks only keepalived runs (UDP_CHECK, PING_CHECK): haproxy and nginx have no such checker.
+KEEPALIVED_ONLY_TYPES = ('udp', 'ping', 'script')
 HEALTH_CHECK_DEFAULTS = {'interval': 6, 'timeout': 3, 'retries': 1, 'retry_delay': 1}
 
 
@@ -36,6 +38,11 @@ def normalize_health_check(svc, given, where):
             check[key] = _values.integer(check[key], '%s.%s' % (where, key), low, high)
     if kind in ('tcp', 'http', 'https', 'mysql') and svc.get('protocol', 'tcp') != 'tcp' and 'fwmark' not in svc:
         raise PlanError('%s.type is %s but the service is %s: use type script (or none)' % (where, kind, svc['protocol']))
+    if kind == 'udp' and svc.get('protocol', 'tcp') != 'udp' and 'fwmark' not in svc:
+        raise PlanError('%s.type is udp but the service is %s: a udp check sends a datagram to a udp port'
+                        % (where, svc.get('protocol', 'tcp')))
+    if kind == 'ping' and 'port' in check:
+        raise PlanError('%s.port: a ping check has no port' % where)
     for key in ('path', 'status', 'digest', 'host'):
         if key in check and kind not in ('http', 'https'):
             raise PlanError('%s.%s is only for type http or https' % (where, key))
@@ -71,9 +78,9 @@ def normalize_proxy_health_check(svc, given, where):
     """The health check of a proxy service (or one of its routes): what haproxy or nginx can check."""
     check = normalize_health_check(svc, given, where)
     kind = check['type']
-    if kind == 'script':
-        raise PlanError('%s.health_check.type script is keepalived\'s; %s checks with tcp, http, https, mysql or none'
-                        % (where, svc['owner']))
+    if kind in KEEPALIVED_ONLY_TYPES:
+        raise PlanError('%s.health_check.type %s is keepalived\'s; %s checks with tcp, http, https, mysql or none'
+                        % (where, kind, svc['owner']))
     if kind == 'mysql' and (svc['owner'] != 'haproxy' or svc['proxy_mode'] != 'tcp'):
         raise PlanError('%s.health_check.type mysql is haproxy\'s check of a tcp service (proxy_mode tcp)' % where)
     if kind == 'https' and svc['owner'] == 'haproxy' and svc['proxy_mode'] == 'tcp':

@@ -19,7 +19,7 @@ from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanErr
 KEEPALIVED_METHOD = {'dr': 'DR', 'nat': 'NAT', 'tun': 'TUN'}
 # keepalived has no MySQL checker of its own: a mysql check is a TCP connect there.
 KEEPALIVED_CHECKER = {'tcp': 'TCP_CHECK', 'mysql': 'TCP_CHECK', 'http': 'HTTP_GET', 'https': 'SSL_GET',
-                      'script': 'MISC_CHECK'}
+                      'udp': 'UDP_CHECK', 'ping': 'PING_CHECK', 'script': 'MISC_CHECK'}
 # What must be the same for services that keepalived serves as one virtual_server group.
 GROUP_SHARED = ('mode', 'scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
                 'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'realservers', 'family', 'health_check',
@@ -46,7 +46,7 @@ def _checker(svc, member):
         return None
     where = 'lvs_virtual_services[%s].health_check' % svc['name']
     port = check.get('port') or member['port']
-    if kind != 'script' and not port:
+    if kind not in ('script', 'ping') and not port:
         raise PlanError('%s.port is required: the real servers of %s have no port of their own (a firewall-mark '
                         'service), so the checker must be told where to connect' % (where, svc['name']))
     options = []
@@ -58,6 +58,9 @@ def _checker(svc, member):
         options.append(['misc_timeout', check['timeout']])
         if 'user' in check:
             options.append(['user', check['user']])
+    elif kind == 'ping':
+        # an ICMP echo to the real server's address: no port
+        options.append(['connect_timeout', check['timeout']])
     else:
         if check.get('port') and check['port'] != member['port']:
             options.append(['connect_port', check['port']])

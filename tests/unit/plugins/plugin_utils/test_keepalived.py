@@ -202,7 +202,9 @@ def test_keepalived_refusals_are_caught_before_keepalived_sees_them():
 
 
 BAD_SERVICES = [
-    (dict(WEB, health_check={'type': 'ping'}), ['health_check.type is', 'tcp, http, https, mysql, script, none']),
+    (dict(WEB, health_check={'type': 'icmp'}), ['health_check.type is', 'tcp, http, https, mysql, udp, ping, script, none']),
+    (dict(WEB, health_check={'type': 'udp'}), ['health_check.type is udp but the service is tcp']),
+    (dict(WEB, health_check={'type': 'ping', 'port': 80}), ['health_check.port: a ping check has no port']),
     (dict(WEB, health_check={'type': 'tcp', 'path': '/'}), ['health_check.path is only for type http']),
     (dict(WEB, health_check={'type': 'http', 'path': 'health'}), ['must start with "/"']),
     (dict(WEB, health_check={'type': 'http', 'digest': 'xyz'}), ['digest must be the MD5']),
@@ -359,3 +361,27 @@ def test_instance_tracks_are_checked(given, message):
 def test_track_definitions_are_checked(function, given, message):
     with pytest.raises(_values.PlanError, match=message):
         getattr(_keepalived_vrrp, function)(given)
+
+
+def test_udp_and_ping_checks_are_keepalived_checkers():
+    dns = dict(WEB, name='dns', port=53, protocol='udp', health_check={'type': 'udp', 'timeout': 2, 'interval': 3})
+    ping = dict(WEB, name='ping', address='10.0.0.52', health_check={'type': 'ping', 'timeout': 1})
+    result = _keepalived_virtual_servers.keepalived_virtual_servers(expand([dns, ping]))
+    checkers = {vs['name'] if 'name' in vs else vs['address']: vs['real_servers'][0]['checker']
+                for vs in result['virtual_servers']}
+    udp = [c for c in checkers.values() if c['type'] == 'UDP_CHECK'][0]
+    icmp = [c for c in checkers.values() if c['type'] == 'PING_CHECK'][0]
+    assert ['connect_timeout', 2] in udp['options'] and not any(o[0] == 'connect_port' for o in udp['options'])
+    assert ['connect_timeout', 1] in icmp['options'] and not any(o[0] == 'connect_port' for o in icmp['options'])
+
+
+def test_proxies_refuse_keepalived_only_checks():
+    # a proxy's services are tcp: a udp check is refused for that first
+    for kind, message in (('ping', "type ping is keepalived's"), ('script', "type script is keepalived's"),
+                          ('udp', 'type is udp but the service is tcp')):
+        svc = {'name': 'shop', 'mode': 'proxy', 'owner': 'haproxy', 'proxies': 'proxies', 'address': '10.0.1.50',
+               'port': 80, 'realservers': 'web', 'health_check': {'type': kind}}
+        if kind == 'script':
+            svc['health_check']['script'] = '/bin/true'
+        with pytest.raises(_values.PlanError, match=message):
+            expand([svc])
