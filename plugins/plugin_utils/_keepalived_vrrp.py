@@ -197,6 +197,26 @@ def vrrp_track_processes(processes):
     return result
 
 
+SCRIPT_FILE_KEYS = ('name', 'content', 'src')
+SCRIPT_FILE_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$')
+
+
+def script_files(files):
+    """keepalived_script_files, checked: the names of the scripts the role writes (name: a file name; content or
+    src, one of them)."""
+    names = []
+    for where, entry in _entries(files, 'keepalived_script_files', SCRIPT_FILE_KEYS, ('name',)):
+        if not isinstance(entry['name'], str) or not SCRIPT_FILE_RE.match(entry['name']):
+            raise PlanError('%s.name must be a file name (letters, digits, ".", "-", "_"), not %r' % (where, entry['name']))
+        if entry['name'] in names:
+            raise PlanError('keepalived_script_files: the name %r is used twice' % entry['name'])
+        if ('content' in entry) == ('src' in entry):
+            raise PlanError('%s needs content (the script\'s text) or src (a file on the controller), one of them'
+                            % where)
+        names.append(entry['name'])
+    return names
+
+
 def _vip(entry, where, interface):
     if isinstance(entry, str):
         entry = {'address': entry}
@@ -482,6 +502,7 @@ def plan(settings, host, addresses, groups, expanded):
                                settings.get('defaults'), track_files, track_processes)
     result = {
         'scripts': scripts,
+        'script_files': script_files(settings.get('script_files')),
         'track_files': track_files,
         'track_processes': track_processes,
         'instances': instances,

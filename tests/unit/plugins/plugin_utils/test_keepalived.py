@@ -385,3 +385,16 @@ def test_proxies_refuse_keepalived_only_checks():
             svc['health_check']['script'] = '/bin/true'
         with pytest.raises(_values.PlanError, match=message):
             expand([svc])
+
+
+def test_script_files_are_file_names_with_content_or_src():
+    assert _keepalived_vrrp.script_files([{'name': 'notify.sh', 'content': '#!/bin/sh\n'},
+                                          {'name': 'check-db', 'src': 'files/check-db'}]) == ['notify.sh', 'check-db']
+    assert _keepalived_vrrp.script_files(None) == []
+    for given, message in (([{'name': '../x', 'content': ''}], r'\[\.\./x\]\.name must be a file name'),
+                           ([{'name': 'a', 'content': 'x', 'src': 'y'}], r'\[a\] needs content .* one of them'),
+                           ([{'name': 'a'}], r'\[a\] needs content'),
+                           ([{'name': 'a', 'content': ''}, {'name': 'a', 'content': ''}], "name 'a' is used twice"),
+                           ([{'name': 'a', 'content': '', 'mode': '0777'}], 'unknown key')):
+        with pytest.raises(_values.PlanError, match=message):
+            _keepalived_vrrp.script_files(given)
