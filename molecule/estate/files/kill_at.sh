@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # kill_at.sh LOG PROBE SIGN -- ANSIBLE-PLAYBOOK-ARGUMENTS...
 # Runs ansible-playbook in a process group of its own (output in LOG) and kills the whole group with SIGKILL as
 # soon as the output of PROBE (a bash command line, run every 0.5 s) matches the extended regex SIGN: the
