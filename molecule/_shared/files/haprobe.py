@@ -114,7 +114,7 @@ def report(log, since, until=None):
                     current = None
                 last_ok_end = end
             else:
-                failures.append({'at': start, 'reason': what})
+                failures.append({'at': start, 'took': round(end - start, 3), 'reason': what})
                 if current is None:
                     current = {'from': start, 'failed': 0, 'last_ok_end': last_ok_end}
                 current['failed'] += 1
