@@ -1,0 +1,328 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One view of the whole estate: what the kernels and the VIP holders do, set against what the estate declares.
+
+Input is the expanded estate and, per host read, what playbooks/status.yml observed there: the IPVS table (from
+lvs.cluster.ipvs_info, directors only), the addresses of its interfaces (``ip -json address``) and whether its
+keepalived runs. A host that could not be read is None. Every difference is a finding:
+
+- ``drift`` (the kernel differs from what the estate's owner would program: a missing or extra service, a setting,
+  a weight, a real server missing where no checker runs), ``vip`` (a VIP no host holds, or that several hold),
+  ``unreachable``: someone should look;
+- ``health`` (keepalived's checker took a real server out or set its weight to 0, or put its sorry server in),
+  ``drain`` (a real server at weight 0 that the estate no longer lists, its connections ending): the estate doing
+  its job, shown so that the operator sees it.
+
+Private to this collection: its interface may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _ipvs_rules
+
+# Compared between the estate and the kernel. keepalived programs the same settings from the same estate; the
+# tunnel settings are left out, as keepalived's versions differ in which they set.
+SERVICE_SETTINGS = ('scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
+                    'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port')
+SERVER_SETTINGS = ('forwarding', 'weight', 'upper_threshold', 'lower_threshold')
+# What the operator must act on; the other kinds (health, drain) are the estate at work.
+DRIFT_KINDS = ('drift', 'vip', 'unreachable')
+RATE_KEYS = ('connections', 'incoming_packets', 'outgoing_packets', 'incoming_bytes', 'outgoing_bytes')
+
+
+def interface_addresses(ip_json):
+    """The addresses on a host's interfaces other than lo, from ``ip -json address`` (DR real servers and ECMP
+    directors hold VIPs on lo without answering for them, so lo says nothing about who holds a VIP)."""
+    if not ip_json:
+        return []
+    links = json.loads(ip_json) if isinstance(ip_json, str) else ip_json
+    return sorted({info['local'] for link in links if link.get('ifname') != 'lo'
+                   for info in link.get('addr_info', []) if info.get('local')})
+
+
+def _kernel_key(kernel):
+    """How a service is found in the kernel's table (ipvs_info's form); fwmark services by mark and family."""
+    return _ipvs_values.service_key(kernel)
+
+
+def _server_key(svc, address, port):
+    # keepalived programs a firewall-mark service's real servers without their port
+    return address if 'fwmark' in svc else (address, port)
+
+
+def _ident_text(svc):
+    if 'fwmark' in svc:
+        return 'fwmark %s%s' % (svc['fwmark'], ' ipv6' if svc.get('family') == 'ipv6' else '')
+    return '%s %s' % (svc['protocol'], _ipvs_values.format_endpoint(svc['family'], svc['address'], svc['port']))
+
+
+def _server_view(kernel_server):
+    view = {key: kernel_server.get(key) for key in SERVER_SETTINGS}
+    for key in ('active_connections', 'inactive_connections', 'persistent_connections'):
+        view[key] = kernel_server.get(key, 0)
+    view['rates'] = dict((key, (kernel_server.get('rates') or {}).get(key, 0)) for key in RATE_KEYS)
+    return view
+
+
+class _Findings(list):
+    def add(self, kind, message, host=None, service=None, server=None):
+        self.append({'kind': kind, 'host': host, 'service': service, 'server': server, 'message': message})
+
+
+def estate_status(expanded, observed, directors):
+    """The estate's status: hosts, services (with VIP holders and each real server as each director's kernel has
+    it), kernel services nobody declared, and the findings. See the module docstring."""
+    findings = _Findings()
+    hosts = []
+    for host in sorted(observed):
+        seen = observed[host]
+        if seen is None:
+            hosts.append({'host': host, 'reachable': False, 'director': host in directors})
+            findings.add('unreachable', '%s could not be read' % host, host=host)
+            continue
+        hosts.append({'host': host, 'reachable': True, 'director': host in directors,
+                      'keepalived': seen.get('keepalived') or 'absent',
+                      'addresses': interface_addresses(seen.get('addresses'))})
+        if host in directors and seen.get('ipvs') is None:
+            findings.add('unreachable', '%s: its IPVS table could not be read: %s' % (host, seen.get('ipvs_error') or 'no answer'),
+                         host=host)
+    addresses = {entry['host']: set(entry['addresses']) for entry in hosts if entry['reachable']}
+    tables = {host: {_kernel_key(kernel): kernel for kernel in observed[host]['ipvs']}
+              for host in directors if observed.get(host) and observed[host].get('ipvs') is not None}
+    declared = set()
+    services = []
+    for svc in expanded:
+        if svc['mode'] == 'proxy':
+            services.append(_proxy_view(svc, addresses, findings))
+            continue
+        view, key = _ipvs_view(svc, directors, tables, addresses, findings)
+        declared.add(key)
+        services.append(view)
+    undeclared = []
+    for host in sorted(tables):
+        for key, kernel in sorted(tables[host].items(), key=lambda item: _ipvs_values.sort_key(item[1])):
+            if key in declared:
+                continue
+            text = _ident_text(_plain(kernel))
+            undeclared.append({'host': host, 'service': text, 'scheduler': kernel.get('scheduler'),
+                               'servers': [_ipvs_values.format_endpoint(kernel['family'], s['address'], s['port'])
+                                           for s in kernel.get('servers', [])]})
+            findings.add('drift', '%s: %s is in the kernel and no service of the estate declares it' % (host, text),
+                         host=host, service=text)
+    return {
+        'directors': list(directors),
+        'hosts': hosts,
+        'services': services,
+        'undeclared': undeclared,
+        'findings': findings,
+        'drift': len([finding for finding in findings if finding['kind'] in DRIFT_KINDS]),
+    }
+
+
+def _plain(kernel):
+    """An ipvs_info service in the estate's form for _ident_text (no fwmark key unless it has one)."""
+    if kernel.get('fwmark'):
+        return {'fwmark': kernel['fwmark'], 'family': kernel['family']}
+    return {'protocol': kernel['protocol'], 'family': kernel['family'], 'address': kernel['address'], 'port': kernel['port']}
+
+
+def _holders(vip, addresses, candidates):
+    return [host for host in candidates if vip in addresses.get(host, ())]
+
+
+def _vip_findings(svc, holders, readable, findings):
+    if svc['state'] != 'present' or not readable:
+        return
+    if not holders:
+        findings.add('vip', '%s: no host holds its VIP %s' % (svc['name'], svc['address']), service=svc['name'])
+    elif len(holders) > 1:
+        findings.add('vip', '%s: its VIP %s is held by %s at once' % (svc['name'], svc['address'], ', '.join(holders)),
+                     service=svc['name'])
+
+
+def _proxy_view(svc, addresses, findings):
+    candidates = list(svc['proxy_hosts'])
+    holders = _holders(svc['address'], addresses, candidates)
+    _vip_findings(svc, holders, any(host in addresses for host in candidates), findings)
+    return {'name': svc['name'], 'mode': 'proxy', 'owner': svc['owner'], 'state': svc['state'],
+            'service': '%s %s' % (svc['protocol'], _ipvs_values.format_endpoint(svc['family'], svc['address'], svc['port'])),
+            'vip': svc['address'], 'vip_holders': holders, 'hosts': candidates,
+            'servers': [{'host': m['host'], 'address': m['address'], 'port': m['port'], 'weight': m['weight'],
+                         'state': m['state'], 'kernel': {}} for m in svc['members']]}
+
+
+def _ipvs_view(svc, directors, tables, addresses, findings):
+    """One IPVS service as the estate declares it and as each director's kernel has it."""
+    name = svc['name']
+    keepalived = svc['owner'] == 'keepalived'
+    service, servers = _ipvs_rules.ipvs_entries(svc)
+    key = _ipvs_values.service_key(service)
+    vip = svc.get('address')
+    holders = _holders(vip, addresses, directors) if vip else []
+    if vip:
+        _vip_findings(svc, holders, any(host in addresses for host in directors), findings)
+    settings = {setting: service.get(setting) for setting in SERVICE_SETTINGS}
+    expected = {_server_key(svc, server['address'], server['port']): server for server in servers}
+    members = {_server_key(svc, m['address'], m['port']): m for m in svc['members']}
+    view = {'name': name, 'mode': svc['mode'], 'owner': svc['owner'], 'state': svc['state'],
+            'service': _ident_text(svc), 'vip': vip, 'vip_holders': holders, 'settings': settings,
+            'kernel': {}, 'servers': [], 'leaving': []}
+    rows = {}
+    for member in svc['members']:
+        if member['state'] == 'absent':
+            continue  # listed under leaving while a kernel still has it
+        row = {'host': member['host'], 'address': member['address'], 'port': member['port'],
+               'weight': 0 if member['state'] == 'drained' else member['weight'], 'state': member['state'],
+               'kernel': {}}
+        rows[_server_key(svc, member['address'], member['port'])] = row
+        view['servers'].append(row)
+    for host in directors:
+        if host not in tables:
+            continue
+        kernel = tables[host].get(key)
+        if svc['state'] == 'absent':
+            if kernel is not None:
+                findings.add('drift', '%s: %s is declared absent and still in the kernel' % (host, name), host=host, service=name)
+            continue
+        if kernel is None:
+            findings.add('drift', '%s: %s (%s) is missing from the kernel' % (host, name, view['service']), host=host, service=name)
+            continue
+        view['kernel'][host] = {'settings': {setting: kernel.get(setting) for setting in SERVICE_SETTINGS},
+                                'rates': dict((k, (kernel.get('rates') or {}).get(k, 0)) for k in RATE_KEYS)}
+        differ = [setting for setting in SERVICE_SETTINGS if kernel.get(setting) != settings[setting]]
+        if differ:
+            findings.add('drift', '%s: %s has %s in the kernel, the estate says %s' % (
+                host, name, _pairs(differ, kernel), _pairs(differ, settings)), host=host, service=name)
+        _server_findings(svc, host, kernel, expected, members, rows, view, keepalived, findings)
+    return view, key
+
+
+def _server_findings(svc, host, kernel, expected, members, rows, view, keepalived, findings):
+    name = svc['name']
+    inhibit = bool((svc.get('keepalived') or {}).get('inhibit_on_failure'))
+    sorry = (svc.get('keepalived') or {}).get('sorry_server')
+    in_kernel = {}
+    for server in kernel.get('servers', []):
+        in_kernel[_server_key(svc, server['address'], server['port'])] = server
+    for skey, wanted in expected.items():
+        row = rows[skey]
+        found = in_kernel.get(skey)
+        where = '%s: %s on %s' % (host, row['host'], name)
+        if found is None:
+            row['kernel'][host] = None
+            if keepalived:
+                findings.add('health', '%s: taken out by keepalived\'s health check' % where,
+                             host=host, service=name, server=row['host'])
+            else:
+                findings.add('drift', '%s: missing from the kernel' % where, host=host, service=name, server=row['host'])
+            continue
+        row['kernel'][host] = _server_view(found)
+        differ = [setting for setting in SERVER_SETTINGS if found.get(setting) != wanted.get(setting)]
+        if keepalived and inhibit and differ == ['weight'] and found.get('weight') == 0:
+            findings.add('health', '%s: weight 0, set by keepalived\'s health check (inhibit_on_failure)' % where,
+                         host=host, service=name, server=row['host'])
+        elif differ:
+            findings.add('drift', '%s: %s in the kernel, the estate says %s' % (
+                where, _pairs(differ, found), _pairs(differ, wanted)), host=host, service=name, server=row['host'])
+    for skey, server in in_kernel.items():
+        if skey in expected:
+            continue
+        endpoint = _ipvs_values.format_endpoint(svc['family'], server['address'], server['port'])
+        member = members.get(skey)
+        leaving = {'host': member['host'] if member else None, 'address': server['address'], 'port': server['port'],
+                   'director': host, 'kernel': _server_view(server)}
+        view['leaving'].append(leaving)
+        if keepalived and sorry and server['address'] == sorry['address']:
+            findings.add('health', '%s: %s holds keepalived\'s sorry server %s (every real server is down)' % (host, name, endpoint),
+                         host=host, service=name, server=endpoint)
+        elif server.get('weight') == 0:
+            findings.add('drain', '%s: %s on %s leaves, drained at weight 0 (%d active, %d inactive connections)' % (
+                host, (member or {}).get('host', endpoint), name, server.get('active_connections', 0),
+                server.get('inactive_connections', 0)), host=host, service=name, server=endpoint)
+        else:
+            findings.add('drift', '%s: %s on %s is in the kernel (weight %s) and the estate does not list it' % (
+                host, (member or {}).get('host', endpoint), name, server.get('weight')), host=host, service=name, server=endpoint)
+
+
+def _pairs(names, values):
+    return ', '.join('%s %s' % (name, _show(values.get(name))) for name in names)
+
+
+def _show(value):
+    if value is None:
+        return '-'
+    if isinstance(value, bool):
+        return 'yes' if value else 'no'
+    return str(value)
+
+
+# --------------------------------------------------------------------------- the terminal's view
+
+def status_text(status):
+    """The status as lines for a terminal: hosts, each service with its real servers per director, the kernel
+    services nobody declared, and the findings."""
+    directors = status['directors']
+    drift = status['drift']
+    lines = ['ESTATE: %d host(s) read, %d service(s); %d finding(s) to act on, %d other(s)' % (
+        len(status['hosts']), len(status['services']), drift, len(status['findings']) - drift), '', 'HOSTS']
+    for entry in status['hosts']:
+        if not entry['reachable']:
+            lines.append('  %-16s unreachable' % entry['host'])
+            continue
+        lines.append('  %-16s %-9s keepalived %s' % (entry['host'], 'director' if entry['director'] else 'proxy',
+                                                      entry['keepalived']))
+    lines.extend(['', 'SERVICES (each real server: weight / active / inactive connections, new connections per second)'])
+    for view in status['services']:
+        holders = ', '.join(view['vip_holders']) or 'nobody'
+        lines.append('  %s  %s  %s, owner %s%s  VIP on %s' % (
+            view['name'], view['service'], view['mode'], view['owner'],
+            '' if view['state'] == 'present' else ' (%s)' % view['state'], holders))
+        columns = directors if view['mode'] != 'proxy' else []
+        rows = [['    real server', 'estate'] + list(columns)]
+        for server in view['servers']:
+            cells = ['    %s %s' % (server['host'], _endpoint(server)),
+                     '%s%s' % (server['weight'], '' if server['state'] == 'present' else ' ' + server['state'])]
+            for host in columns:
+                cells.append(_cell(server['kernel'], host))
+            rows.append(cells)
+        for server in view.get('leaving', []):
+            cells = ['    %s %s' % (server['host'] or '(not in the estate)', _endpoint(server)), 'leaving']
+            for host in columns:
+                cells.append(_cell({server['director']: server['kernel']}, host) if host == server['director'] else '')
+            rows.append(cells)
+        lines.extend(_table(rows))
+    if status['undeclared']:
+        lines.extend(['', 'IN A KERNEL, DECLARED BY NO SERVICE'])
+        for entry in status['undeclared']:
+            lines.append('  %-16s %s  %s, real servers: %s' % (entry['host'], entry['service'], entry['scheduler'],
+                                                             ', '.join(entry['servers']) or 'none'))
+    lines.extend(['', 'FINDINGS' if status['findings'] else 'FINDINGS: none, every kernel is as the estate says'])
+    for finding in status['findings']:
+        lines.append('  %-11s %s' % (finding['kind'], finding['message']))
+    return lines
+
+
+def _endpoint(server):
+    address = server['address']
+    return '[%s]:%s' % (address, server['port']) if ':' in address else '%s:%s' % (address, server['port'])
+
+
+def _cell(kernel, host):
+    if host not in kernel:
+        return '?'
+    seen = kernel[host]
+    if seen is None:
+        return 'out'
+    return '%s / %s / %s  %s/s' % (seen['weight'], seen['active_connections'], seen['inactive_connections'],
+                                   seen['rates']['connections'])
+
+
+def _table(rows):
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ['  '.join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
