@@ -16,11 +16,15 @@ import re
 from ansible_collections.lvs.cluster.plugins.plugin_utils import _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
-HEALTH_CHECK_KEYS = ('type', 'port', 'path', 'status', 'digest', 'host', 'script', 'user', 'interval', 'timeout',
-                     'retries', 'retry_delay')
-HEALTH_CHECK_TYPES = ('tcp', 'http', 'https', 'mysql', 'udp', 'ping', 'script', 'none')
-# Checks only keepalived runs (UDP_CHECK, PING_CHECK): haproxy and nginx have no such checker.
-KEEPALIVED_ONLY_TYPES = ('udp', 'ping', 'script')
+HEALTH_CHECK_KEYS = ('type', 'port', 'path', 'status', 'digest', 'host', 'script', 'user', 'dns_name', 'dns_type',
+                     'interval', 'timeout', 'retries', 'retry_delay')
+HEALTH_CHECK_TYPES = ('tcp', 'http', 'https', 'mysql', 'udp', 'ping', 'dns', 'script', 'none')
+# Checks only keepalived runs (UDP_CHECK, PING_CHECK, DNS_CHECK): haproxy and nginx have no such checker.
+KEEPALIVED_ONLY_TYPES = ('udp', 'ping', 'dns', 'script')
+# The query types keepalived's DNS_CHECK knows (it falls back to SOA, with only a log line, on any other).
+DNS_TYPES = ('A', 'AAAA', 'CNAME', 'MX', 'NS', 'SOA', 'TXT')
+# A DNS name as keepalived puts it in its query: labels of letters, digits, "-" and "_", dot-separated, or ".".
+DNS_NAME_RE = re.compile(r'^(\.|([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)$')
 HEALTH_CHECK_DEFAULTS = {'interval': 6, 'timeout': 3, 'retries': 1, 'retry_delay': 1}
 
 
@@ -43,6 +47,10 @@ def normalize_health_check(svc, given, where):
                         % (where, svc.get('protocol', 'tcp')))
     if kind == 'ping' and 'port' in check:
         raise PlanError('%s.port: a ping check has no port' % where)
+    if kind == 'dns':
+        _dns_query(check, where)
+    elif 'dns_name' in check or 'dns_type' in check:
+        raise PlanError('%s.dns_name and dns_type are only for type dns' % where)
     for key in ('path', 'status', 'digest', 'host'):
         if key in check and kind not in ('http', 'https'):
             raise PlanError('%s.%s is only for type http or https' % (where, key))
@@ -72,6 +80,18 @@ def normalize_health_check(svc, given, where):
     if 'user' in check:
         _values.text(check['user'], where + '.user')
     return check
+
+
+def _dns_query(check, where):
+    """The query of a dns check, as keepalived's DNS_CHECK sends it over UDP: a server is up when it answers
+    with no error (rcode 0), so the name must be one every real server answers for itself (keepalived's default,
+    the SOA of ".", needs a server that answers for the root)."""
+    check['dns_type'] = _values.choice(str(check.get('dns_type', 'SOA')).upper(), where + '.dns_type', DNS_TYPES)
+    name = check.get('dns_name', '.')
+    if not isinstance(name, str) or len(name) > 253 or not DNS_NAME_RE.match(name):
+        raise PlanError('%s.dns_name must be a DNS name (labels of letters, digits, "-" and "_", dot-separated), '
+                        'not %r' % (where, name))
+    check['dns_name'] = name
 
 
 def normalize_proxy_health_check(svc, given, where):

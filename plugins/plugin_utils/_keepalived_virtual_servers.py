@@ -19,7 +19,7 @@ from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanErr
 KEEPALIVED_METHOD = {'dr': 'DR', 'nat': 'NAT', 'tun': 'TUN'}
 # keepalived has no MySQL checker of its own: a mysql check is a TCP connect there.
 KEEPALIVED_CHECKER = {'tcp': 'TCP_CHECK', 'mysql': 'TCP_CHECK', 'http': 'HTTP_GET', 'https': 'SSL_GET',
-                      'udp': 'UDP_CHECK', 'ping': 'PING_CHECK', 'script': 'MISC_CHECK'}
+                      'udp': 'UDP_CHECK', 'ping': 'PING_CHECK', 'dns': 'DNS_CHECK', 'script': 'MISC_CHECK'}
 # What must be the same for services that keepalived serves as one virtual_server group.
 GROUP_SHARED = ('mode', 'scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
                 'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'realservers', 'family', 'health_check',
@@ -69,6 +69,8 @@ def _checker(svc, member):
         options.append(['connect_timeout', check['timeout']])
     options.append(['retry', check['retries']])
     options.append(['delay_before_retry', check['retry_delay']])
+    if kind == 'dns':
+        options.extend([['type', check['dns_type']], ['name', check['dns_name']]])
     if kind in ('http', 'https'):
         url = [['path', _values.quote(check['path'])]]
         if 'digest' in check:

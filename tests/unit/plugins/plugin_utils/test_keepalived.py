@@ -202,7 +202,11 @@ def test_keepalived_refusals_are_caught_before_keepalived_sees_them():
 
 
 BAD_SERVICES = [
-    (dict(WEB, health_check={'type': 'icmp'}), ['health_check.type is', 'tcp, http, https, mysql, udp, ping, script, none']),
+    (dict(WEB, health_check={'type': 'icmp'}), ['health_check.type is', 'tcp, http, https, mysql, udp, ping, dns, script, none']),
+    (dict(WEB, health_check={'type': 'dns', 'dns_type': 'SRV'}), ["health_check.dns_type is 'SRV'", 'A, AAAA, CNAME, MX, NS, SOA, TXT']),
+    (dict(WEB, health_check={'type': 'dns', 'dns_name': 'two words'}), ['health_check.dns_name must be a DNS name']),
+    (dict(WEB, health_check={'type': 'dns', 'dns_name': 'a..b'}), ['health_check.dns_name must be a DNS name']),
+    (dict(WEB, health_check={'type': 'tcp', 'dns_name': 'a.b'}), ['health_check.dns_name and dns_type are only for type dns']),
     (dict(WEB, health_check={'type': 'udp'}), ['health_check.type is udp but the service is tcp']),
     (dict(WEB, health_check={'type': 'ping', 'port': 80}), ['health_check.port: a ping check has no port']),
     (dict(WEB, health_check={'type': 'tcp', 'path': '/'}), ['health_check.path is only for type http']),
@@ -375,9 +379,22 @@ def test_udp_and_ping_checks_are_keepalived_checkers():
     assert ['connect_timeout', 1] in icmp['options'] and not any(o[0] == 'connect_port' for o in icmp['options'])
 
 
+def test_a_dns_check_is_keepalived_dns_check_with_its_query():
+    dns = dict(WEB, name='dns', port=53, protocol='udp', health_check={'type': 'dns', 'dns_name': 'check.lab', 'dns_type': 'a'})
+    default = dict(WEB, name='dns_tcp', port=53, health_check={'type': 'dns', 'port': 5353})
+    result = _keepalived_virtual_servers.keepalived_virtual_servers(expand([dns, default]))
+    first, second = [vs['real_servers'][0]['checker'] for vs in result['virtual_servers']]
+    assert first['type'] == 'DNS_CHECK' and second['type'] == 'DNS_CHECK'
+    assert first['options'][-2:] == [['type', 'A'], ['name', 'check.lab']]
+    assert not any(o[0] == 'connect_port' for o in first['options'])
+    # keepalived's own default query (SOA of the root), on another port
+    assert second['options'][-2:] == [['type', 'SOA'], ['name', '.']] and ['connect_port', 5353] in second['options']
+
+
 def test_proxies_refuse_keepalived_only_checks():
     # a proxy's services are tcp: a udp check is refused for that first
     for kind, message in (('ping', "type ping is keepalived's"), ('script', "type script is keepalived's"),
+                          ('dns', "type dns is keepalived's"),
                           ('udp', 'type is udp but the service is tcp')):
         svc = {'name': 'shop', 'mode': 'proxy', 'owner': 'haproxy', 'proxies': 'proxies', 'address': '10.0.1.50',
                'port': 80, 'realservers': 'web', 'health_check': {'type': kind}}
