@@ -19,7 +19,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _config_test, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _config_test, _proxy_service, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 # A service's haproxy settings (docs/estate.md, "haproxy's own settings").
@@ -139,6 +139,7 @@ def frontend(svc, conf):
         lines.append('maxconn %d' % conf['maxconn'])
     if 'timeout_client' in conf:
         lines.append('timeout client %s' % conf['timeout_client'])
+    lines += access_lines(svc)
     for route in svc['routes']:
         lines += _route_acls(route)
     lines += _config_test.mark_extra('lvs_virtual_services[%s].haproxy.frontend_extra' % svc['name'],
@@ -146,6 +147,26 @@ def frontend(svc, conf):
     lines.append('default_backend %s' % svc['name'])
     return {'comment': '--- service %s: %s on %s ---' % (svc['name'], mode, _endpoint(svc['address'], svc['port'])),
             'header': 'frontend %s' % svc['name'], 'lines': lines}
+
+
+def access_lines(svc):
+    """The service's allow and deny networks: an http request from a refused source gets 403, a tcp connection
+    from one is closed at once (tcp-request connection reject, before haproxy reads anything)."""
+    rules = _proxy_service.access_rules(svc)
+    if not rules:
+        return []
+    lines = []
+    for verdict in ('deny', 'allow'):
+        networks = [network for kind, network in rules if kind == verdict and network]
+        if networks:
+            lines.append('acl access_%s src %s' % ('denied' if verdict == 'deny' else 'allowed', ' '.join(networks)))
+    refuse = ('http-request deny deny_status 403 if %s' if svc['proxy_mode'] == 'http'
+              else 'tcp-request connection reject if %s')
+    if 'deny' in svc:
+        lines.append(refuse % 'access_denied')
+    if 'allow' in svc:
+        lines.append(refuse % '!access_allowed')
+    return lines
 
 
 def check_words(check):

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _proxy_service, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 # The service's nginx settings (docs/estate.md, "Proxy services"), by proxy_mode.
@@ -193,6 +193,8 @@ def plan(services, defaults):
             pools_seen[name] = svc['name']
             result['%s_upstreams' % context].append(upstream(svc, pool, conf, context))
         common = {key: conf[key] for key in conf if key not in ('server_name',)}
+        # nginx's access module: the first rule that holds the client decides (403 in http, closed in stream)
+        common['access'] = ['%s %s' % (verdict, network or 'all') for verdict, network in _proxy_service.access_rules(svc)]
         if context == 'http':
             for block in _http_servers(svc, conf):
                 block.update(common)

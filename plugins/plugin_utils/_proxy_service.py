@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils import _health_check, _values
@@ -36,7 +37,7 @@ ROUTE_KEYS = ('name', 'path', 'path_regex', 'host', 'realservers', 'balance', 'h
 IPVS_ONLY_KEYS = ('scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
                   'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'upper_threshold', 'lower_threshold',
                   'tunnel_type', 'tunnel_port', 'nat_gateway', 'fwmark', 'keepalived')
-PROXY_ONLY_KEYS = ('proxies', 'proxy_mode', 'balance', 'routes')
+PROXY_ONLY_KEYS = ('proxies', 'proxy_mode', 'balance', 'routes', 'allow', 'deny')
 WEIGHT_MAX = {'haproxy': 256, 'nginx': 2147483647}
 
 
@@ -92,7 +93,38 @@ def normalize_proxy_service(svc, where):
         raise PlanError('%s.%s must be a mapping of %s settings, not %s' % (where, owner, owner, type(settings).__name__))
     svc[owner] = settings
     svc['routes'] = _routes(svc, where)
+    for key in ('allow', 'deny'):
+        if key in svc:
+            svc[key] = _networks(svc[key], '%s.%s' % (where, key))
     return svc
+
+
+def _networks(value, where):
+    """Source networks of an access rule (allow or deny), as the proxies write them: ADDRESS/PREFIX."""
+    if not isinstance(value, list) or not value:
+        raise PlanError('%s must be a list of source networks (10.0.0.0/8, 2001:db8::/32, or one address); '
+                        'leave it out rather than give it empty' % where)
+    networks = []
+    for index, item in enumerate(value):
+        try:
+            network = ipaddress.ip_network(str(item), strict=False) if not isinstance(item, bool) else None
+        except ValueError:
+            network = None
+        if network is None:
+            raise PlanError('%s[%d] is %r, not a network or an address' % (where, index, item))
+        if str(network) not in networks:
+            networks.append(str(network))
+    return networks
+
+
+def access_rules(svc):
+    """The access rules of a proxy service in order: each (verdict, network), deny before allow, then
+    ('deny', None) (everyone else) when allow is given. A client is refused if a deny network holds it, or if
+    allow is given and no allow network holds it."""
+    rules = [('deny', network) for network in svc.get('deny', [])]
+    if 'allow' in svc:
+        rules += [('allow', network) for network in svc['allow']] + [('deny', None)]
+    return rules
 
 
 def _routes(svc, where):

@@ -1,6 +1,7 @@
 """haproxy.cfg as the haproxy role prints it, from the expanded estate (plugins/plugin_utils/_haproxy.py)."""
 
 import copy
+import re
 
 import pytest
 
@@ -169,3 +170,37 @@ def test_every_extra_line_maps_back_to_its_variable():
         'nbthread 2': 'haproxy_global_extra', 'balance fastest': 'haproxy_defaults_extra',
         'http-request deny if FALSE': 'lvs_virtual_services[shop].haproxy.frontend_extra',
         'http-reuse safe': 'lvs_virtual_services[shop].haproxy.backend_extra'}
+
+
+def test_allow_and_deny_refuse_http_with_403_and_tcp_at_connect_deny_first():
+    shop = dict(SHOP, routes=[], allow=['10.1.0.0/16', '192.0.2.7'], deny=['10.1.2.0/24'])
+    db = dict(DB, deny=['2001:db8::/32', '10.9.9.9/8'])
+    result = plan([shop, db])
+    lines = section(result, 'frontend shop')['lines']
+    access = [line for line in lines if 'access_' in line]
+    assert access == ['acl access_denied src 10.1.2.0/24', 'acl access_allowed src 10.1.0.0/16 192.0.2.7/32',
+                      'http-request deny deny_status 403 if access_denied',
+                      'http-request deny deny_status 403 if !access_allowed']
+    # before the routes' use_backend and the default backend
+    assert lines.index(access[-1]) < lines.index('default_backend shop')
+    # a host address is its /32 (or /128); a network given with host bits is its network
+    assert [line for line in section(result, 'frontend db')['lines'] if 'access_' in line] == [
+        'acl access_denied src 2001:db8::/32 10.0.0.0/8', 'tcp-request connection reject if access_denied']
+    assert not [line for line in section(plan([SHOP]), 'frontend shop')['lines'] if 'access_' in line]
+
+
+@pytest.mark.parametrize('value, message', [
+    ([], 'allow must be a list of source networks'),
+    ('10.0.0.0/8', 'allow must be a list of source networks'),
+    (['10.0.0.0/33'], "allow[0] is '10.0.0.0/33', not a network or an address"),
+    ([True], 'allow[0] is True, not a network'),
+])
+def test_bad_access_networks_are_refused_naming_the_key(value, message):
+    with pytest.raises(Exception, match=re.escape('lvs_virtual_services[shop].' + message)):
+        plan([dict(SHOP, allow=value)])
+
+
+def test_access_rules_are_for_proxy_services_only():
+    with pytest.raises(Exception, match=re.escape('lvs_virtual_services[dr].allow')):
+        _estate.virtual_services([{'name': 'dr', 'address': '10.0.0.50', 'port': 80, 'realservers': 'web',
+                                   'allow': ['10.0.0.0/8']}], HOSTVARS, GROUPS)

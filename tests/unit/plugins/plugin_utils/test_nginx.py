@@ -132,3 +132,12 @@ def test_a_pool_name_is_one_upstream():
     blog = dict(SHOP, name='blog', address='10.0.0.102', routes=[{'name': 'shop', 'path': '/x', 'realservers': 'api'}])
     with pytest.raises(_values.PlanError, match="pool name 'shop' is also a pool of service shop"):
         plan([dict(SHOP, routes=[]), blog])
+
+
+def test_allow_and_deny_become_the_access_rules_of_every_server_block_in_order():
+    result = plan([dict(SHOP, allow=['10.1.0.0/16'], deny=['10.1.2.3']), dict(RAW, deny=['10.9.0.0/16'])])
+    # the service's default block and its Host route's block alike
+    assert [block['access'] for block in result['http_servers']] == [
+        ['deny 10.1.2.3/32', 'allow 10.1.0.0/16', 'deny all']] * 2
+    assert result['stream_servers'][0]['access'] == ['deny 10.9.0.0/16']
+    assert plan([RAW])['stream_servers'][0]['access'] == []
