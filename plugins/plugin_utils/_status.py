@@ -275,8 +275,8 @@ def status_text(status):
         if not entry['reachable']:
             lines.append('  %-16s unreachable' % entry['host'])
             continue
-        lines.append('  %-16s %-9s keepalived %s' % (entry['host'], 'director' if entry['director'] else 'proxy',
-                                                      entry['keepalived']))
+        role = 'director' if entry['director'] else 'proxy'
+        lines.append('  %-16s %-9s keepalived %s' % (entry['host'], role, entry['keepalived']))
     lines.extend(['', 'SERVICES (each real server: weight / active / inactive connections, new connections per second)'])
     for view in status['services']:
         holders = ', '.join(view['vip_holders']) or 'nobody'
@@ -300,8 +300,8 @@ def status_text(status):
     if status['undeclared']:
         lines.extend(['', 'IN A KERNEL, DECLARED BY NO SERVICE'])
         for entry in status['undeclared']:
-            lines.append('  %-16s %s  %s, real servers: %s' % (entry['host'], entry['service'], entry['scheduler'],
-                                                             ', '.join(entry['servers']) or 'none'))
+            servers = ', '.join(entry['servers']) or 'none'
+            lines.append('  %-16s %s  %s, real servers: %s' % (entry['host'], entry['service'], entry['scheduler'], servers))
     lines.extend(['', 'FINDINGS' if status['findings'] else 'FINDINGS: none, every kernel is as the estate says'])
     for finding in status['findings']:
         lines.append('  %-11s %s' % (finding['kind'], finding['message']))
