@@ -140,6 +140,7 @@ def frontend(svc, conf):
     if 'timeout_client' in conf:
         lines.append('timeout client %s' % conf['timeout_client'])
     lines += access_lines(svc)
+    lines += http_rule_lines(svc)
     for route in svc['routes']:
         lines += _route_acls(route)
     lines += _config_test.mark_extra('lvs_virtual_services[%s].haproxy.frontend_extra' % svc['name'],
@@ -166,6 +167,24 @@ def access_lines(svc):
         lines.append(refuse % 'access_denied')
     if 'allow' in svc:
         lines.append(refuse % '!access_allowed')
+    return lines
+
+
+def http_rule_lines(svc):
+    """Rate limit (429 past requests_per_second + burst in the last second, per client address), redirects and
+    response headers of an http service, in that order: a client over its rate is not redirected."""
+    lines = []
+    limit = svc.get('rate_limit')
+    if limit:
+        lines += ['stick-table type %s size 100k expire 10s store http_req_rate(1s)' % ('ipv6' if svc['family'] == 'ipv6' else 'ip'),
+                  'http-request track-sc0 src',
+                  'http-request deny deny_status 429 if { sc_http_req_rate(0) gt %d }'
+                  % (limit['requests_per_second'] + limit['burst'])]
+    for redirect in svc.get('redirects', []):
+        lines.append('http-request redirect location %s code %d if { path_beg %s }'
+                     % (redirect['to'], redirect['code'], redirect['path']))
+    for name, value in sorted(svc.get('response_headers', {}).items()):
+        lines.append('http-response set-header %s "%s"' % (name, value))
     return lines
 
 
@@ -201,10 +220,13 @@ def _check_lines(check):
     return lines
 
 
-def server_line(member, check):
-    """One server of a pool: a drained member gets weight 0 (haproxy's DRAIN: its connections go on)."""
+def server_line(member, check, cookie=False):
+    """One server of a pool: a drained member gets weight 0 (haproxy's DRAIN: its connections go on); with a
+    sticky cookie, the cookie's value for this server is its host's name."""
     line = 'server %s %s weight %d' % (member['host'], _endpoint(member['address'], member['port']),
                                        0 if member['state'] == 'drained' else member['weight'])
+    if cookie:
+        line += ' cookie %s' % member['host']
     if 'maxconn' in member:
         line += ' maxconn %d' % member['maxconn']
     if member.get('backup'):
@@ -214,7 +236,9 @@ def server_line(member, check):
 
 def backend(svc, pool, conf):
     """One backend: a pool's balance, health check, the service's settings and its servers."""
-    servers = [server_line(member, pool['health_check']) for member in pool['members'] if member['state'] != 'absent']
+    cookie = svc.get('sticky_cookie')
+    servers = [server_line(member, pool['health_check'], bool(cookie)) for member in pool['members']
+               if member['state'] != 'absent']
     if not servers:
         what = ('its pool' if pool['name'] == svc['name']
                 else 'the pool of its route %s (group %s)' % (pool['name'], pool['realservers']))
@@ -222,6 +246,9 @@ def backend(svc, pool, conf):
                         'haproxy would answer every request with an error: add hosts to the group, or set the '
                         'service\'s state to absent' % (svc['name'], what, pool['realservers']))
     lines = ['mode %s' % svc['proxy_mode'], 'balance %s' % pool['balance']] + _check_lines(pool['health_check'])
+    if cookie:
+        # the first answer sets the cookie; later requests with it go to the same server while it is up
+        lines.append('cookie %s insert indirect nocache' % cookie)
     if 'retries' in conf:
         lines.append('retries %d' % conf['retries'])
     if 'redispatch' in conf:

@@ -175,10 +175,30 @@ def _http_servers(svc, conf):
     return blocks
 
 
+def _http_rules(svc, result):
+    """A server block's rate limit (its zone added to the plan, in http {}), response headers and redirects.
+
+    The rate limit is nginx's leaky bucket per client address: requests_per_second, burst more at once, the rest
+    answered 429 (nodelay: a burst is served at once, not queued). A redirect is a location of its own (^~, so
+    no regex route takes its prefix)."""
+    rules = {'limit_req': None, 'headers': [], 'redirects': []}
+    limit = svc.get('rate_limit')
+    if limit:
+        zone = 'lvs_%s' % svc['name']
+        result['rate_zones'].append('limit_req_zone $binary_remote_addr zone=%s:10m rate=%dr/s'
+                                    % (zone, limit['requests_per_second']))
+        rules['limit_req'] = 'limit_req zone=%s burst=%d nodelay' % (zone, limit['burst'])
+    rules['headers'] = ['add_header %s "%s" always' % (name, value)
+                        for name, value in sorted(svc.get('response_headers', {}).items())]
+    rules['redirects'] = [{'match': '^~ %s' % redirect['path'], 'return': '%d %s' % (redirect['code'], redirect['to'])}
+                          for redirect in svc.get('redirects', [])]
+    return rules
+
+
 def plan(services, defaults):
     """What nginx serves on one proxy host: http and stream upstreams and server blocks."""
     result = {'http_upstreams': [], 'stream_upstreams': [], 'http_servers': [], 'stream_servers': [],
-              'services': [], 'families': []}
+              'rate_zones': [], 'services': [], 'families': []}
     pools_seen = {}
     for svc in services:
         if svc.get('state', 'present') != 'present':
@@ -195,6 +215,8 @@ def plan(services, defaults):
         common = {key: conf[key] for key in conf if key not in ('server_name',)}
         # nginx's access module: the first rule that holds the client decides (403 in http, closed in stream)
         common['access'] = ['%s %s' % (verdict, network or 'all') for verdict, network in _proxy_service.access_rules(svc)]
+        if context == 'http':
+            common.update(_http_rules(svc, result))
         if context == 'http':
             for block in _http_servers(svc, conf):
                 block.update(common)

@@ -37,7 +37,19 @@ ROUTE_KEYS = ('name', 'path', 'path_regex', 'host', 'realservers', 'balance', 'h
 IPVS_ONLY_KEYS = ('scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
                   'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'upper_threshold', 'lower_threshold',
                   'tunnel_type', 'tunnel_port', 'nat_gateway', 'fwmark', 'keepalived')
-PROXY_ONLY_KEYS = ('proxies', 'proxy_mode', 'balance', 'routes', 'allow', 'deny')
+PROXY_ONLY_KEYS = ('proxies', 'proxy_mode', 'balance', 'routes', 'allow', 'deny', 'redirects', 'response_headers',
+                   'rate_limit', 'sticky_cookie')
+# Keys that act on HTTP requests, for proxy_mode http only.
+HTTP_ONLY_KEYS = ('redirects', 'response_headers', 'rate_limit', 'sticky_cookie')
+REDIRECT_KEYS = ('path', 'to', 'code')
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+RATE_LIMIT_KEYS = ('requests_per_second', 'burst')
+HEADER_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9-]{0,63}$')
+# What neither proxy reads as its own syntax inside a quoted value: no quotes, backslashes, variables ($ for nginx,
+# % for haproxy), braces or control characters.
+HEADER_VALUE_RE = re.compile(r'^[^"\\$%{}\x00-\x1f\x7f]{1,1024}$')
+URL_RE = re.compile(r'^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?/[^\s"\\$%{};]*$')
+COOKIE_RE = re.compile(r'^[A-Za-z0-9_-]{1,64}$')
 WEIGHT_MAX = {'haproxy': 256, 'nginx': 2147483647}
 
 
@@ -96,7 +108,77 @@ def normalize_proxy_service(svc, where):
     for key in ('allow', 'deny'):
         if key in svc:
             svc[key] = _networks(svc[key], '%s.%s' % (where, key))
+    for key in HTTP_ONLY_KEYS:
+        if key in svc and svc['proxy_mode'] != 'http':
+            raise PlanError('%s.%s acts on HTTP requests, so it is for proxy_mode http only' % (where, key))
+    if 'redirects' in svc:
+        svc['redirects'] = _redirects(svc, where + '.redirects')
+    if 'response_headers' in svc:
+        svc['response_headers'] = _headers(svc['response_headers'], where + '.response_headers')
+    if 'rate_limit' in svc:
+        svc['rate_limit'] = _rate_limit(svc['rate_limit'], where + '.rate_limit')
+    if 'sticky_cookie' in svc:
+        if owner != 'haproxy':
+            raise PlanError('%s.sticky_cookie is haproxy\'s (cookie insert); nginx (open source) has no sticky cookie: '
+                            'balance ip_hash or hash $cookie_NAME keeps a client on one server' % where)
+        if not isinstance(svc['sticky_cookie'], str) or not COOKIE_RE.match(svc['sticky_cookie']):
+            raise PlanError('%s.sticky_cookie must be a cookie name (letters, digits, "_", "-"), not %r'
+                            % (where, svc['sticky_cookie']))
     return svc
+
+
+def _redirects(svc, where):
+    """Requests whose path starts with a prefix are answered with a redirect, before any route sees them."""
+    value = svc['redirects']
+    if not isinstance(value, list) or not value:
+        raise PlanError('%s must be a list of {path, to, code}; leave it out rather than give it empty' % where)
+    result, seen = [], set()
+    for index, item in enumerate(value):
+        here = '%s[%d]' % (where, index)
+        item = _values.mapping(item, here, REDIRECT_KEYS)
+        path, target = item.get('path'), item.get('to')
+        if not isinstance(path, str) or not path.startswith('/') or re.search(r'[\s;{}"$%\\]', path):
+            raise PlanError('%s.path must be a path prefix starting with "/" (no spaces, quotes, ";", "$", "%%" or '
+                            'braces), not %r' % (here, path))
+        if path in seen:
+            raise PlanError('%s.path %s is redirected twice' % (here, path))
+        seen.add(path)
+        if not isinstance(target, str) or not URL_RE.match(target):
+            raise PlanError('%s.to must be a URL (http:// or https://, host, path) or a path starting with "/", with no '
+                            'spaces, quotes, ";", "$", "%%" or braces, not %r' % (here, target))
+        code = _values.integer(item.get('code', 301), here + '.code', 300, 399)
+        if code not in REDIRECT_CODES:
+            raise PlanError('%s.code is %d; a redirect is one of %s' % (here, code, ', '.join(map(str, REDIRECT_CODES))))
+        for route in svc['routes']:
+            if route.get('path', '').startswith(path):
+                raise PlanError('%s.path %s takes every request under it, so the route %s (path %s) would never be '
+                                'used' % (here, path, route['name'], route['path']))
+        result.append({'path': path, 'to': target, 'code': code})
+    return result
+
+
+def _headers(value, where):
+    if not isinstance(value, dict) or not value:
+        raise PlanError('%s must be a mapping of header names to values' % where)
+    headers = {}
+    for name in sorted(value):
+        if not isinstance(name, str) or not HEADER_NAME_RE.match(name):
+            raise PlanError('%s: %r is not a header name (letters, digits, "-")' % (where, name))
+        text = value[name]
+        if isinstance(text, bool) or not isinstance(text, (str, int)) or not HEADER_VALUE_RE.match(str(text)):
+            raise PlanError('%s.%s must be text without quotes, backslashes, "$", "%%", braces or control characters, '
+                            'not %r' % (where, name, text))
+        headers[name] = str(text)
+    return headers
+
+
+def _rate_limit(value, where):
+    """Requests per second per client address, with a burst above it; more are answered 429."""
+    value = _values.mapping(value, where, RATE_LIMIT_KEYS)
+    if 'requests_per_second' not in value:
+        raise PlanError('%s.requests_per_second is required' % where)
+    rate = _values.integer(value['requests_per_second'], where + '.requests_per_second', 1, 100000)
+    return {'requests_per_second': rate, 'burst': _values.integer(value.get('burst', rate), where + '.burst', 0, 100000)}
 
 
 def _networks(value, where):

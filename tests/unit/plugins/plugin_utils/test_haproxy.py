@@ -204,3 +204,47 @@ def test_access_rules_are_for_proxy_services_only():
     with pytest.raises(Exception, match=re.escape('lvs_virtual_services[dr].allow')):
         _estate.virtual_services([{'name': 'dr', 'address': '10.0.0.50', 'port': 80, 'realservers': 'web',
                                    'allow': ['10.0.0.0/8']}], HOSTVARS, GROUPS)
+
+
+def test_rate_limit_redirects_headers_in_the_frontend_and_a_sticky_cookie_in_every_pool():
+    shop = dict(SHOP, rate_limit={'requests_per_second': 5, 'burst': 3},
+                redirects=[{'path': '/old/', 'to': 'https://shop.example/new/', 'code': 308}, {'path': '/x', 'to': '/y'}],
+                response_headers={'Strict-Transport-Security': 'max-age=31536000; includeSubDomains', 'X-Lab': 1},
+                sticky_cookie='SRV')
+    result = plan([shop])
+    lines = section(result, 'frontend shop')['lines']
+    assert lines[lines.index('http-request track-sc0 src') - 1:lines.index('acl shop_api_path path_beg /api/')] == [
+        'stick-table type ip size 100k expire 10s store http_req_rate(1s)',
+        'http-request track-sc0 src',
+        'http-request deny deny_status 429 if { sc_http_req_rate(0) gt 8 }',
+        'http-request redirect location https://shop.example/new/ code 308 if { path_beg /old/ }',
+        'http-request redirect location /y code 301 if { path_beg /x }',
+        'http-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"',
+        'http-response set-header X-Lab "1"']
+    for pool in ('shop', 'shop_api', 'img'):
+        backend_lines = section(result, 'backend %s' % pool)['lines']
+        assert 'cookie SRV insert indirect nocache' in backend_lines
+        assert all(' cookie %s' % line.split()[1] in line for line in backend_lines if line.startswith('server '))
+
+
+@pytest.mark.parametrize('change, message', [
+    ({'rate_limit': {'burst': 2}}, 'rate_limit.requests_per_second is required'),
+    ({'rate_limit': {'requests_per_second': 0}}, 'rate_limit.requests_per_second is 0'),
+    ({'redirects': [{'path': 'old', 'to': '/new'}]}, 'redirects[0].path must be a path prefix'),
+    ({'redirects': [{'path': '/old', 'to': 'ftp://x/'}]}, 'redirects[0].to must be a URL'),
+    ({'redirects': [{'path': '/old', 'to': '/new', 'code': 304}]}, 'redirects[0].code is 304'),
+    ({'redirects': [{'path': '/z', 'to': '/b'}, {'path': '/z', 'to': '/c'}]}, 'redirects[1].path /z is redirected twice'),
+    ({'redirects': [{'path': '/ap', 'to': '/b'}]}, 'redirects[0].path /ap takes every request under it, so the route'),
+    ({'response_headers': {'Bad Name': 'x'}}, "response_headers: 'Bad Name' is not a header name"),
+    ({'response_headers': {'X-A': 'a "quoted" value'}}, 'response_headers.X-A must be text without quotes'),
+    ({'response_headers': {'X-A': '$host'}}, 'response_headers.X-A must be text without quotes'),
+    ({'sticky_cookie': 'a cookie'}, 'sticky_cookie must be a cookie name'),
+])
+def test_bad_http_rules_are_refused_naming_the_key(change, message):
+    with pytest.raises(Exception, match=re.escape('lvs_virtual_services[shop].' + message)):
+        plan([dict(SHOP, **change)])
+
+
+def test_http_rules_are_refused_on_a_tcp_service():
+    with pytest.raises(Exception, match=re.escape('lvs_virtual_services[db].rate_limit acts on HTTP requests')):
+        plan([dict(DB, rate_limit={'requests_per_second': 1})])

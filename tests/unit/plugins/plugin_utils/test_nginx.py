@@ -141,3 +141,20 @@ def test_allow_and_deny_become_the_access_rules_of_every_server_block_in_order()
         ['deny 10.1.2.3/32', 'allow 10.1.0.0/16', 'deny all']] * 2
     assert result['stream_servers'][0]['access'] == ['deny 10.9.0.0/16']
     assert plan([RAW])['stream_servers'][0]['access'] == []
+
+
+def test_rate_limit_headers_and_redirects_in_every_server_block_with_the_zone_in_http():
+    shop = dict(SHOP, rate_limit={'requests_per_second': 5}, response_headers={'X-Lab': 'yes'},
+                redirects=[{'path': '/old/', 'to': 'https://shop.example/new/', 'code': 302}])
+    result = plan([shop])
+    assert result['rate_zones'] == ['limit_req_zone $binary_remote_addr zone=lvs_shop:10m rate=5r/s']
+    for block in result['http_servers']:
+        assert block['limit_req'] == 'limit_req zone=lvs_shop burst=5 nodelay'
+        assert block['headers'] == ['add_header X-Lab "yes" always']
+        assert block['redirects'] == [{'match': '^~ /old/', 'return': '302 https://shop.example/new/'}]
+    assert plan([SHOP])['http_servers'][0]['limit_req'] is None
+
+
+def test_nginx_has_no_sticky_cookie_and_says_what_to_use_instead():
+    with pytest.raises(_values.PlanError, match=r'nginx \(open source\) has no sticky cookie: balance ip_hash'):
+        plan([dict(SHOP, sticky_cookie='SRV')])
