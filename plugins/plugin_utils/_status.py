@@ -99,7 +99,7 @@ def estate_status(expanded, observed, directors):
     services = []
     for svc in expanded:
         if svc['mode'] == 'proxy':
-            services.append(_proxy_view(svc, addresses, findings))
+            services.append(_proxy_view(svc, addresses, observed, findings))
             continue
         view, key = _ipvs_view(svc, directors, tables, addresses, findings)
         declared.add(key)
@@ -120,7 +120,7 @@ def estate_status(expanded, observed, directors):
         'hosts': hosts,
         'services': services,
         'undeclared': undeclared,
-        'findings': findings,
+        'findings': list(findings),
         'drift': len([finding for finding in findings if finding['kind'] in DRIFT_KINDS]),
     }
 
@@ -146,15 +146,86 @@ def _vip_findings(svc, holders, readable, findings):
                      service=svc['name'])
 
 
-def _proxy_view(svc, addresses, findings):
+def haproxy_stats(csv_text):
+    """{backend: {server: state}} from haproxy's ``show stat`` (CSV, its first line naming the columns); each state
+    with ``status`` (UP, DOWN, DRAIN, MAINT, "no check"; "UP 1/2" and the like while a check is changing its
+    mind), ``weight``, ``sessions`` (current) and ``rate`` (new sessions per second)."""
+    lines = [line for line in (csv_text or '').splitlines() if line.strip()]
+    if not lines or not lines[0].startswith('# '):
+        return {}
+    names = lines[0][2:].split(',')
+    pools = {}
+    for line in lines[1:]:
+        row = dict(zip(names, line.split(',')))
+        if row.get('svname') in (None, 'FRONTEND', 'BACKEND'):
+            continue
+        pools.setdefault(row['pxname'], {})[row['svname']] = {
+            'status': row.get('status', ''), 'weight': _int(row.get('weight')),
+            'sessions': _int(row.get('scur')), 'rate': _int(row.get('rate'))}
+    return pools
+
+
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _proxy_view(svc, addresses, observed, findings):
+    """A proxy service: who holds its VIP and, for haproxy, each pool's servers as each proxy host's haproxy sees
+    them (nginx open source has no such view: its cells stay empty)."""
     candidates = list(svc['proxy_hosts'])
     holders = _holders(svc['address'], addresses, candidates)
     _vip_findings(svc, holders, any(host in addresses for host in candidates), findings)
-    return {'name': svc['name'], 'mode': 'proxy', 'owner': svc['owner'], 'state': svc['state'],
+    view = {'name': svc['name'], 'mode': 'proxy', 'owner': svc['owner'], 'state': svc['state'],
             'service': '%s %s' % (svc['protocol'], _ipvs_values.format_endpoint(svc['family'], svc['address'], svc['port'])),
-            'vip': svc['address'], 'vip_holders': holders, 'hosts': candidates,
-            'servers': [{'host': m['host'], 'address': m['address'], 'port': m['port'], 'weight': m['weight'],
-                         'state': m['state'], 'kernel': {}} for m in svc['members']]}
+            'vip': svc['address'], 'vip_holders': holders, 'hosts': candidates, 'servers': [], 'leaving': []}
+    stats = {}
+    if svc['owner'] == 'haproxy' and svc['state'] == 'present':
+        for host in candidates:
+            seen = observed.get(host)
+            if seen is None or seen.get('haproxy') is None:
+                continue
+            stats[host] = haproxy_stats(seen['haproxy'])
+            if not stats[host]:
+                findings.add('unreachable', '%s: haproxy did not answer on its stats socket (is it running?)' % host,
+                             host=host, service=svc['name'])
+                del stats[host]
+    for pool in [svc] + list(svc.get('routes', [])):
+        wanted = {}
+        for member in pool['members']:
+            if member['state'] == 'absent':
+                continue
+            row = {'host': member['host'], 'address': member['address'], 'port': member['port'], 'pool': pool['name'],
+                   'weight': 0 if member['state'] == 'drained' else member['weight'], 'state': member['state'],
+                   'kernel': {}}
+            wanted[member['host']] = row
+            view['servers'].append(row)
+        for host in sorted(stats):
+            live = stats[host].get(pool['name'], {})
+            _haproxy_findings(svc['name'], pool['name'], host, live, wanted, view, findings)
+    return view
+
+
+def _haproxy_findings(name, pool, host, live, wanted, view, findings):
+    """One pool on one proxy host: each server as haproxy runs it, and what differs from the estate."""
+    for server, row in wanted.items():
+        state = live.get(server)
+        where = '%s: %s in pool %s of %s' % (host, server, pool, name)
+        row['kernel'][host] = state
+        if state is None:
+            findings.add('drift', '%s: not in haproxy\'s pool' % where, host=host, service=name, server=server)
+        elif state['status'].startswith('DOWN'):
+            findings.add('health', '%s: down by haproxy\'s health check' % where, host=host, service=name, server=server)
+        elif state['status'].startswith('MAINT'):
+            findings.add('drift', '%s: in maintenance, set by hand' % where, host=host, service=name, server=server)
+        elif state['status'] == 'DRAIN' and row['weight']:
+            findings.add('drift', '%s: drained by hand (the estate gives it weight %s)' % (where, row['weight']),
+                         host=host, service=name, server=server)
+    for server in sorted(set(live) - set(wanted)):
+        findings.add('drift', '%s: %s is in pool %s of %s and the estate does not list it' % (host, server, pool, name),
+                     host=host, service=name, server=server)
 
 
 def _ipvs_view(svc, directors, tables, addresses, findings):
@@ -277,16 +348,21 @@ def status_text(status):
             continue
         role = 'director' if entry['director'] else 'proxy'
         lines.append('  %-16s %-9s keepalived %s' % (entry['host'], role, entry['keepalived']))
-    lines.extend(['', 'SERVICES (each real server: weight / active / inactive connections, new connections per second)'])
+    lines.extend(['', 'SERVICES (each real server: weight / active / inactive connections, new connections per second;',
+                  '  through haproxy: its status, weight / current sessions, new sessions per second)'])
     for view in status['services']:
         holders = ', '.join(view['vip_holders']) or 'nobody'
         lines.append('  %s  %s  %s, owner %s%s  VIP on %s' % (
             view['name'], view['service'], view['mode'], view['owner'],
             '' if view['state'] == 'present' else ' (%s)' % view['state'], holders))
-        columns = directors if view['mode'] != 'proxy' else []
+        if view['mode'] != 'proxy':
+            columns = directors
+        else:  # nginx (open source) shows no pool state: no columns
+            columns = view['hosts'] if view['owner'] == 'haproxy' else []
         rows = [['    real server', 'estate'] + list(columns)]
         for server in view['servers']:
-            cells = ['    %s %s' % (server['host'], _endpoint(server)),
+            pool = ' (%s)' % server['pool'] if server.get('pool', view['name']) != view['name'] else ''
+            cells = ['    %s %s%s' % (server['host'], _endpoint(server), pool),
                      '%s%s' % (server['weight'], '' if server['state'] == 'present' else ' ' + server['state'])]
             for host in columns:
                 cells.append(_cell(server['kernel'], host))
@@ -319,6 +395,8 @@ def _cell(kernel, host):
     seen = kernel[host]
     if seen is None:
         return 'out'
+    if 'status' in seen:  # haproxy's view: status, weight, current sessions, new sessions per second
+        return '%s %s / %s  %s/s' % (seen['status'], seen['weight'], seen['sessions'], seen['rate'])
     return '%s / %s / %s  %s/s' % (seen['weight'], seen['active_connections'], seen['inactive_connections'],
                                    seen['rates']['connections'])
 

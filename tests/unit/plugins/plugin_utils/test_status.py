@@ -131,3 +131,46 @@ def test_a_service_declared_absent_must_be_gone_and_a_failed_read_is_reported():
     assert kinds(result) == [
         ('unreachable', 'd2: its IPVS table could not be read: IPVS is not available'),
         ('drift', 'd1: web is declared absent and still in the kernel')]
+
+
+# haproxy 2.6's `show stat` (its first columns; the rest of each line cut)
+SHOW_STAT = '''# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,
+shop,FRONTEND,,,3,9,4096,120,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,4,
+shop,web1,0,0,2,5,,60,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,100,0,,1,2,1,,60,,2,3,
+shop,web2,0,0,0,4,,58,0,0,,0,,0,0,0,0,%s,1,1,0,1,1,10,5,,1,2,2,,58,,2,0,
+shop,BACKEND,0,0,2,9,410,118,0,0,0,0,,0,0,0,0,UP,2,2,0,,0,100,0,,1,2,0,,118,,1,3,
+'''
+
+
+def proxied(web2_status, lb2=None):
+    seen = observed([], [])
+    seen['lb1']['haproxy'] = SHOW_STAT % web2_status
+    seen['lb2']['haproxy'] = SHOW_STAT % 'UP' if lb2 is None else lb2
+    return seen
+
+
+def test_haproxy_pools_show_each_server_per_proxy_and_what_its_checks_and_hands_did():
+    shop = dict(SHOP, name='shop')
+    result = status([shop], proxied('UP'))
+    assert result['findings'] == []
+    web1 = result['services'][0]['servers'][0]
+    assert web1['kernel']['lb1'] == {'status': 'UP', 'weight': 1, 'sessions': 2, 'rate': 3}
+    assert 'web1 10.0.0.11:80  1       UP 1 / 2  3/s  UP 1 / 2  3/s' in '\n'.join(_status.status_text(result))
+    assert kinds(status([shop], proxied('DOWN'))) == [('health', "lb1: web2 in pool shop of shop: down by haproxy's health check")]
+    assert kinds(status([shop], proxied('MAINT'))) == [('drift', 'lb1: web2 in pool shop of shop: in maintenance, set by hand')]
+    assert kinds(status([shop], proxied('DRAIN'))) == [
+        ('drift', 'lb1: web2 in pool shop of shop: drained by hand (the estate gives it weight 1)')]
+    # a drained member at DRAIN is what the estate asks for
+    hostvars = dict(HOSTVARS, web2=dict(HOSTVARS['web2'], lvs_overrides={'shop': {'state': 'drained'}}))
+    assert _status.estate_status(_estate.virtual_services([shop], hostvars, GROUPS), proxied('DRAIN'),
+                                 ['d1', 'd2'])['findings'] == []
+
+
+def test_a_haproxy_that_does_not_answer_or_runs_another_pool_is_reported():
+    shop = dict(SHOP, name='shop')
+    extra = (SHOW_STAT % 'UP').replace('shop,web2,', 'shop,web9,')
+    assert kinds(status([shop], proxied('UP', lb2=''))) == [
+        ('unreachable', 'lb2: haproxy did not answer on its stats socket (is it running?)')]
+    assert kinds(status([shop], proxied('UP', lb2=extra))) == [
+        ('drift', "lb2: web2 in pool shop of shop: not in haproxy's pool"),
+        ('drift', 'lb2: web9 is in pool shop of shop and the estate does not list it')]
