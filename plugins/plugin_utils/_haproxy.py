@@ -19,7 +19,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _config_test, _proxy_service, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _config_test, _proxy_service, _userlists, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 # A service's haproxy settings (docs/estate.md, "haproxy's own settings").
@@ -171,8 +171,9 @@ def access_lines(svc):
 
 
 def http_rule_lines(svc):
-    """Rate limit (429 past requests_per_second + burst in the last second, per client address), redirects and
-    response headers of an http service, in that order: a client over its rate is not redirected."""
+    """Rate limit (429 past requests_per_second + burst in the last second, per client address), basic
+    authentication (401 without a user of its list), redirects and response headers of an http service, in that
+    order: a client over its rate is not asked for a password, one without a password is not redirected."""
     lines = []
     limit = svc.get('rate_limit')
     if limit:
@@ -180,6 +181,10 @@ def http_rule_lines(svc):
                   'http-request track-sc0 src',
                   'http-request deny deny_status 429 if { sc_http_req_rate(0) gt %d }'
                   % (limit['requests_per_second'] + limit['burst'])]
+    auth = svc.get('basic_auth')
+    if auth:
+        # the userlist is in the root-only file of haproxy_secrets_dir (userlists.cfg), with its hashes
+        lines.append('http-request auth realm "%s" unless { http_auth(lvs_%s) }' % (auth['realm'], auth['userlist']))
     for redirect in svc.get('redirects', []):
         lines.append('http-request redirect location %s code %d if { path_beg %s }'
                      % (redirect['to'], redirect['code'], redirect['path']))
@@ -272,7 +277,7 @@ def plan(expanded, host, conf):
     conf = dict(conf or {})
     check_stats(conf)
     sections = _global_and_defaults(conf)
-    result = {'sections': sections, 'services': [], 'families': []}
+    result = {'sections': sections, 'services': [], 'families': [], 'userlists': []}
     pools_seen = {}
     for svc in expanded:
         if (svc['mode'] != 'proxy' or svc['owner'] != 'haproxy' or host not in svc['proxy_hosts']
@@ -291,4 +296,7 @@ def plan(expanded, host, conf):
         result['services'].append(svc['name'])
         if svc['family'] not in result['families']:
             result['families'].append(svc['family'])
+        result['userlists'] += [name for name in _userlists.needed([svc]) if name not in result['userlists']]
+    # only the names: the hashes stay in the role's variable, read by the template of the root-only file
+    _userlists.check(conf.get('userlists', {}), result['userlists'], 'haproxy_userlists')
     return result

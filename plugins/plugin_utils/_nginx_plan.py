@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _proxy_service, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _proxy_service, _userlists, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 # The service's nginx settings (docs/estate.md, "Proxy services"), by proxy_mode.
@@ -181,7 +181,11 @@ def _http_rules(svc, result):
     The rate limit is nginx's leaky bucket per client address: requests_per_second, burst more at once, the rest
     answered 429 (nodelay: a burst is served at once, not queued). A redirect is a location of its own (^~, so
     no regex route takes its prefix)."""
-    rules = {'limit_req': None, 'headers': [], 'redirects': []}
+    rules = {'limit_req': None, 'headers': [], 'redirects': [], 'auth': None}
+    auth = svc.get('basic_auth')
+    if auth:
+        # the user file (auth_dir/USERLIST.htpasswd) is written by the role from nginx_upstream_userlists
+        rules['auth'] = {'realm': auth['realm'], 'userlist': auth['userlist']}
     limit = svc.get('rate_limit')
     if limit:
         zone = 'lvs_%s' % svc['name']
@@ -198,7 +202,7 @@ def _http_rules(svc, result):
 def plan(services, defaults):
     """What nginx serves on one proxy host: http and stream upstreams and server blocks."""
     result = {'http_upstreams': [], 'stream_upstreams': [], 'http_servers': [], 'stream_servers': [],
-              'rate_zones': [], 'services': [], 'families': []}
+              'rate_zones': [], 'services': [], 'families': [], 'userlists': _userlists.needed(services)}
     pools_seen = {}
     for svc in services:
         if svc.get('state', 'present') != 'present':
@@ -231,4 +235,6 @@ def plan(services, defaults):
         result['services'].append(svc['name'])
         if svc['family'] not in result['families']:
             result['families'].append(svc['family'])
+    # only the names: the hashes stay in the role's variable, which the task writing the user files reads
+    _userlists.check(defaults.get('userlists', {}), result['userlists'], 'nginx_upstream_userlists')
     return result

@@ -38,9 +38,12 @@ IPVS_ONLY_KEYS = ('scheduler', 'persistence_timeout', 'persistence_netmask', 'pe
                   'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'upper_threshold', 'lower_threshold',
                   'tunnel_type', 'tunnel_port', 'nat_gateway', 'fwmark', 'keepalived')
 PROXY_ONLY_KEYS = ('proxies', 'proxy_mode', 'balance', 'routes', 'allow', 'deny', 'redirects', 'response_headers',
-                   'rate_limit', 'sticky_cookie')
+                   'rate_limit', 'sticky_cookie', 'basic_auth')
 # Keys that act on HTTP requests, for proxy_mode http only.
-HTTP_ONLY_KEYS = ('redirects', 'response_headers', 'rate_limit', 'sticky_cookie')
+HTTP_ONLY_KEYS = ('redirects', 'response_headers', 'rate_limit', 'sticky_cookie', 'basic_auth')
+BASIC_AUTH_KEYS = ('realm', 'userlist')
+USERLIST_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
+REALM_RE = re.compile(r'^[^"\\$%{}\x00-\x1f\x7f]{1,64}$')
 REDIRECT_KEYS = ('path', 'to', 'code')
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 RATE_LIMIT_KEYS = ('requests_per_second', 'burst')
@@ -117,6 +120,15 @@ def normalize_proxy_service(svc, where):
         svc['response_headers'] = _headers(svc['response_headers'], where + '.response_headers')
     if 'rate_limit' in svc:
         svc['rate_limit'] = _rate_limit(svc['rate_limit'], where + '.rate_limit')
+    if 'basic_auth' in svc:
+        auth = _values.mapping(svc['basic_auth'], where + '.basic_auth', BASIC_AUTH_KEYS)
+        if not isinstance(auth.get('userlist'), str) or not USERLIST_RE.match(auth['userlist']):
+            raise PlanError('%s.basic_auth.userlist must name a list of lvs_userlists (lower-case letters, digits, "_", '
+                            '"-"), where its users and password hashes are kept out of the estate' % where)
+        realm = auth.get('realm', svc['name'])
+        if not isinstance(realm, str) or not REALM_RE.match(realm):
+            raise PlanError('%s.basic_auth.realm must be text without quotes, "$", "%%" or braces, not %r' % (where, realm))
+        svc['basic_auth'] = {'realm': realm, 'userlist': auth['userlist']}
     if 'sticky_cookie' in svc:
         if owner != 'haproxy':
             raise PlanError('%s.sticky_cookie is haproxy\'s (cookie insert); nginx (open source) has no sticky cookie: '

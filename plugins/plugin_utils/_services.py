@@ -38,7 +38,7 @@ SERVICE_KEYS = (
     'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'realservers', 'realserver_port', 'weight',
     'upper_threshold', 'lower_threshold', 'tunnel_type', 'tunnel_port', 'state', 'owner', 'nat_gateway',
     'drain_timeout', 'health_check', 'keepalived', 'haproxy', 'nginx', 'proxies', 'proxy_mode', 'balance', 'routes',
-    'allow', 'deny', 'redirects', 'response_headers', 'rate_limit', 'sticky_cookie',
+    'allow', 'deny', 'redirects', 'response_headers', 'rate_limit', 'sticky_cookie', 'basic_auth',
 )
 SERVICE_DEFAULTS = {
     'protocol': 'tcp', 'mode': 'dr', 'scheduler': 'wlc', 'weight': 1, 'state': 'present',

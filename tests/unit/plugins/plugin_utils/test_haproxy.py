@@ -248,3 +248,40 @@ def test_bad_http_rules_are_refused_naming_the_key(change, message):
 def test_http_rules_are_refused_on_a_tcp_service():
     with pytest.raises(Exception, match=re.escape('lvs_virtual_services[db].rate_limit acts on HTTP requests')):
         plan([dict(DB, rate_limit={'requests_per_second': 1})])
+
+
+HASH = '$6$labsaltlabsalt$gFNlJ3w0sOqCkLRJhStDHPCLh/rIConxWRsM/czPKXSTpJum27bKwLw1/5FvHY3/vhLn9.GjRU0A0Ih5j0hnb0'
+
+
+def test_basic_auth_asks_for_a_user_of_the_list_and_the_plan_names_the_list_only():
+    shop = dict(SHOP, routes=[], basic_auth={'realm': 'Staff only', 'userlist': 'staff'}, rate_limit={'requests_per_second': 1})
+    result = plan([shop], conf=dict(CONF, userlists={'staff': [{'user': 'alice', 'password_hash': HASH}]}))
+    lines = section(result, 'frontend shop')['lines']
+    auth = 'http-request auth realm "Staff only" unless { http_auth(lvs_staff) }'
+    # after the rate limit: a client over its rate is not asked for a password
+    assert lines.index(auth) > lines.index('http-request track-sc0 src')
+    assert result['userlists'] == ['staff']
+    assert HASH not in repr(result)
+
+
+@pytest.mark.parametrize('userlists, message', [
+    ({}, "haproxy_userlists has no userlist 'staff'"),
+    ({'staff': []}, 'haproxy_userlists.staff must be a list of {user, password_hash}'),
+    ({'staff': [{'user': 'alice', 'password_hash': 'plain secret'}]},
+     'haproxy_userlists.staff[0].password_hash (user alice) must be a SHA-512, SHA-256 or yescrypt crypt hash'),
+    ({'staff': [{'user': 'alice', 'password_hash': HASH}, {'user': 'alice', 'password_hash': HASH}]},
+     'haproxy_userlists.staff[1].user must be a user name'),
+    ({'staff': [{'user': 'alice', 'password': 'x'}]}, 'haproxy_userlists.staff[0] must be a mapping with user and password_hash'),
+])
+def test_bad_userlists_are_refused_without_quoting_the_secret(userlists, message):
+    shop = dict(SHOP, basic_auth={'userlist': 'staff'})
+    with pytest.raises(Exception, match=re.escape(message)) as caught:
+        plan([shop], conf=dict(CONF, userlists=userlists))
+    assert 'plain secret' not in str(caught.value) and HASH not in str(caught.value)
+
+
+def test_basic_auth_is_checked_in_the_estate():
+    with pytest.raises(Exception, match=re.escape('lvs_virtual_services[shop].basic_auth.userlist must name a list')):
+        plan([dict(SHOP, basic_auth={'realm': 'x'})])
+    with pytest.raises(Exception, match=re.escape('lvs_virtual_services[shop].basic_auth.realm must be text')):
+        plan([dict(SHOP, basic_auth={'userlist': 'staff', 'realm': 'say "hi"'})])

@@ -158,3 +158,14 @@ def test_rate_limit_headers_and_redirects_in_every_server_block_with_the_zone_in
 def test_nginx_has_no_sticky_cookie_and_says_what_to_use_instead():
     with pytest.raises(_values.PlanError, match=r'nginx \(open source\) has no sticky cookie: balance ip_hash'):
         plan([dict(SHOP, sticky_cookie='SRV')])
+
+
+def test_basic_auth_names_the_user_file_and_the_list_must_exist():
+    hashed = '$6$labsaltlabsalt$gFNlJ3w0sOqCkLRJhStDHPCLh/rIConxWRsM/czPKXSTpJum27bKwLw1/5FvHY3/vhLn9.GjRU0A0Ih5j0hnb0'
+    shop = dict(SHOP, basic_auth={'userlist': 'staff'})
+    result = plan([shop], defaults=dict(DEFAULTS, userlists={'staff': [{'user': 'bob', 'password_hash': hashed}]}))
+    assert result['userlists'] == ['staff']
+    assert [block['auth'] for block in result['http_servers']] == [{'realm': 'shop', 'userlist': 'staff'}] * 2
+    assert hashed not in repr(result)
+    with pytest.raises(_values.PlanError, match="nginx_upstream_userlists has no userlist 'staff'"):
+        plan([shop])
