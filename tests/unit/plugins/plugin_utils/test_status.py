@@ -134,12 +134,13 @@ def test_a_service_declared_absent_must_be_gone_and_a_failed_read_is_reported():
 
 
 # haproxy 2.6's `show stat` (its first columns; the rest of each line cut)
-SHOW_STAT = '''# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,
-shop,FRONTEND,,,3,9,4096,120,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,4,
+SHOW_STAT = ('# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,'
+             'status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,\n'
+             '''shop,FRONTEND,,,3,9,4096,120,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,4,
 shop,web1,0,0,2,5,,60,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,100,0,,1,2,1,,60,,2,3,
 shop,web2,0,0,0,4,,58,0,0,,0,,0,0,0,0,%s,1,1,0,1,1,10,5,,1,2,2,,58,,2,0,
 shop,BACKEND,0,0,2,9,410,118,0,0,0,0,,0,0,0,0,UP,2,2,0,,0,100,0,,1,2,0,,118,,1,3,
-'''
+''')
 
 
 def proxied(web2_status, lb2=None):
