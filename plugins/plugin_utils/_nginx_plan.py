@@ -188,7 +188,8 @@ def _http_rules(svc, result):
         rules['auth'] = {'realm': auth['realm'], 'userlist': auth['userlist']}
     limit = svc.get('rate_limit')
     if limit:
-        zone = 'lvs_%s' % svc['name']
+        # not lvs_NAME, the upstreams' zones (a pool may be named as its service): nginx refuses a zone declared twice
+        zone = 'lvs-rate-%s' % svc['name']
         result['rate_zones'].append('limit_req_zone $binary_remote_addr zone=%s:10m rate=%dr/s'
                                     % (zone, limit['requests_per_second']))
         rules['limit_req'] = 'limit_req zone=%s burst=%d nodelay' % (zone, limit['burst'])

@@ -147,9 +147,11 @@ def test_rate_limit_headers_and_redirects_in_every_server_block_with_the_zone_in
     shop = dict(SHOP, rate_limit={'requests_per_second': 5}, response_headers={'X-Lab': 'yes'},
                 redirects=[{'path': '/old/', 'to': 'https://shop.example/new/', 'code': 302}])
     result = plan([shop])
-    assert result['rate_zones'] == ['limit_req_zone $binary_remote_addr zone=lvs_shop:10m rate=5r/s']
+    # the upstream of the service's own pool has its zone lvs_shop: the rate's zone has another name
+    assert [upstream['name'] for upstream in result['http_upstreams']][0] == 'lvs_shop'
+    assert result['rate_zones'] == ['limit_req_zone $binary_remote_addr zone=lvs-rate-shop:10m rate=5r/s']
     for block in result['http_servers']:
-        assert block['limit_req'] == 'limit_req zone=lvs_shop burst=5 nodelay'
+        assert block['limit_req'] == 'limit_req zone=lvs-rate-shop burst=5 nodelay'
         assert block['headers'] == ['add_header X-Lab "yes" always']
         assert block['redirects'] == [{'match': '^~ /old/', 'return': '302 https://shop.example/new/'}]
     assert plan([SHOP])['http_servers'][0]['limit_req'] is None
