@@ -26,10 +26,11 @@ def changed_fields(desired, actual, names):
 
 
 def _change_text(names, old, new):
-    return ', '.join('%s %s -> %s' % (name, _show(old.get(name)), _show(new.get(name))) for name in names)
+    return ', '.join('%s %s -> %s' % (name, show_value(old.get(name)), show_value(new.get(name))) for name in names)
 
 
-def _show(value):
+def show_value(value):
+    """A setting's value as the messages print it: - for none, yes / no for flags."""
     if value is None:
         return '-'
     if value is True:

@@ -19,7 +19,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _config_test, _proxy_service, _userlists, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _config_test, _userlists, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 # A service's haproxy settings (docs/estate.md, "haproxy's own settings").
@@ -153,16 +153,13 @@ def frontend(svc, conf):
 def access_lines(svc):
     """The service's allow and deny networks: an http request from a refused source gets 403, a tcp connection
     from one is closed at once (tcp-request connection reject, before haproxy reads anything)."""
-    rules = _proxy_service.access_rules(svc)
-    if not rules:
-        return []
-    lines = []
-    for verdict in ('deny', 'allow'):
-        networks = [network for kind, network in rules if kind == verdict and network]
-        if networks:
-            lines.append('acl access_%s src %s' % ('denied' if verdict == 'deny' else 'allowed', ' '.join(networks)))
     refuse = ('http-request deny deny_status 403 if %s' if svc['proxy_mode'] == 'http'
               else 'tcp-request connection reject if %s')
+    lines = []
+    if 'deny' in svc:
+        lines.append('acl access_denied src %s' % ' '.join(svc['deny']))
+    if 'allow' in svc:
+        lines.append('acl access_allowed src %s' % ' '.join(svc['allow']))
     if 'deny' in svc:
         lines.append(refuse % 'access_denied')
     if 'allow' in svc:
@@ -277,8 +274,9 @@ def plan(expanded, host, conf):
     conf = dict(conf or {})
     check_stats(conf)
     sections = _global_and_defaults(conf)
-    result = {'sections': sections, 'services': [], 'families': [], 'userlists': []}
+    result = {'sections': sections, 'services': [], 'families': []}
     pools_seen = {}
+    served = []
     for svc in expanded:
         if (svc['mode'] != 'proxy' or svc['owner'] != 'haproxy' or host not in svc['proxy_hosts']
                 or svc['state'] != 'present'):
@@ -293,10 +291,10 @@ def plan(expanded, host, conf):
                                 % (svc['name'], pool['name'], pools_seen[pool['name']], host))
             pools_seen[pool['name']] = svc['name']
             sections.append(backend(svc, pool, settings))
+        served.append(svc)
         result['services'].append(svc['name'])
         if svc['family'] not in result['families']:
             result['families'].append(svc['family'])
-        result['userlists'] += [name for name in _userlists.needed([svc]) if name not in result['userlists']]
     # only the names: the hashes stay in the role's variable, read by the template of the root-only file
-    _userlists.check(conf.get('userlists', {}), result['userlists'], 'haproxy_userlists')
+    result['userlists'] = _userlists.check(conf.get('userlists', {}), _userlists.needed(served), 'haproxy_userlists')
     return result

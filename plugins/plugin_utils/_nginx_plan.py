@@ -181,11 +181,8 @@ def _http_rules(svc, result):
     The rate limit is nginx's leaky bucket per client address: requests_per_second, burst more at once, the rest
     answered 429 (nodelay: a burst is served at once, not queued). A redirect is a location of its own (^~, so
     no regex route takes its prefix)."""
-    rules = {'limit_req': None, 'headers': [], 'redirects': [], 'auth': None}
-    auth = svc.get('basic_auth')
-    if auth:
-        # the user file (auth_dir/USERLIST.htpasswd) is written by the role from nginx_upstream_userlists
-        rules['auth'] = {'realm': auth['realm'], 'userlist': auth['userlist']}
+    # basic_auth's user file (auth_dir/USERLIST.htpasswd) is written by the role from nginx_upstream_userlists
+    rules = {'limit_req': None, 'headers': [], 'redirects': [], 'auth': svc.get('basic_auth')}
     limit = svc.get('rate_limit')
     if limit:
         # not lvs_NAME, the upstreams' zones (a pool may be named as its service): nginx refuses a zone declared twice
@@ -203,7 +200,7 @@ def _http_rules(svc, result):
 def plan(services, defaults):
     """What nginx serves on one proxy host: http and stream upstreams and server blocks."""
     result = {'http_upstreams': [], 'stream_upstreams': [], 'http_servers': [], 'stream_servers': [],
-              'rate_zones': [], 'services': [], 'families': [], 'userlists': _userlists.needed(services)}
+              'rate_zones': [], 'services': [], 'families': []}
     pools_seen = {}
     for svc in services:
         if svc.get('state', 'present') != 'present':
@@ -222,7 +219,6 @@ def plan(services, defaults):
         common['access'] = ['%s %s' % (verdict, network or 'all') for verdict, network in _proxy_service.access_rules(svc)]
         if context == 'http':
             common.update(_http_rules(svc, result))
-        if context == 'http':
             for block in _http_servers(svc, conf):
                 block.update(common)
                 for location in block['locations']:
@@ -237,5 +233,6 @@ def plan(services, defaults):
         if svc['family'] not in result['families']:
             result['families'].append(svc['family'])
     # only the names: the hashes stay in the role's variable, which the task writing the user files reads
-    _userlists.check(defaults.get('userlists', {}), result['userlists'], 'nginx_upstream_userlists')
+    result['userlists'] = _userlists.check(defaults.get('userlists', {}), _userlists.needed(services),
+                                           'nginx_upstream_userlists')
     return result

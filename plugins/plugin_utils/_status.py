@@ -24,6 +24,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_values
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import show_value
 from ansible_collections.lvs.cluster.plugins.plugin_utils import _ipvs_rules
 
 # Compared between the estate and the kernel. keepalived programs the same settings from the same estate; the
@@ -46,27 +47,28 @@ def interface_addresses(ip_json):
                    for info in link.get('addr_info', []) if info.get('local')})
 
 
-def _kernel_key(kernel):
-    """How a service is found in the kernel's table (ipvs_info's form); fwmark services by mark and family."""
-    return _ipvs_values.service_key(kernel)
-
-
 def _server_key(svc, address, port):
     # keepalived programs a firewall-mark service's real servers without their port
     return address if 'fwmark' in svc else (address, port)
 
 
 def _ident_text(svc):
-    if 'fwmark' in svc:
+    """A service as the messages name it, from the estate or from ipvs_info (whose fwmark is None when unset)."""
+    if svc.get('fwmark'):
         return 'fwmark %s%s' % (svc['fwmark'], ' ipv6' if svc.get('family') == 'ipv6' else '')
     return '%s %s' % (svc['protocol'], _ipvs_values.format_endpoint(svc['family'], svc['address'], svc['port']))
+
+
+def _rates(record):
+    """The per-second rates of an ipvs_info service or real server."""
+    return dict((key, (record.get('rates') or {}).get(key, 0)) for key in RATE_KEYS)
 
 
 def _server_view(kernel_server):
     view = {key: kernel_server.get(key) for key in SERVER_SETTINGS}
     for key in ('active_connections', 'inactive_connections', 'persistent_connections'):
         view[key] = kernel_server.get(key, 0)
-    view['rates'] = dict((key, (kernel_server.get('rates') or {}).get(key, 0)) for key in RATE_KEYS)
+    view['rates'] = _rates(kernel_server)
     return view
 
 
@@ -93,7 +95,7 @@ def estate_status(expanded, observed, directors):
             findings.add('unreachable', '%s: its IPVS table could not be read: %s' % (host, seen.get('ipvs_error') or 'no answer'),
                          host=host)
     addresses = {entry['host']: set(entry['addresses']) for entry in hosts if entry['reachable']}
-    tables = {host: {_kernel_key(kernel): kernel for kernel in observed[host]['ipvs']}
+    tables = {host: {_ipvs_values.service_key(kernel): kernel for kernel in observed[host]['ipvs']}
               for host in directors if observed.get(host) and observed[host].get('ipvs') is not None}
     declared = set()
     services = []
@@ -109,7 +111,7 @@ def estate_status(expanded, observed, directors):
         for key, kernel in sorted(tables[host].items(), key=lambda item: _ipvs_values.sort_key(item[1])):
             if key in declared:
                 continue
-            text = _ident_text(_plain(kernel))
+            text = _ident_text(kernel)
             undeclared.append({'host': host, 'service': text, 'scheduler': kernel.get('scheduler'),
                                'servers': [_ipvs_values.format_endpoint(kernel['family'], s['address'], s['port'])
                                            for s in kernel.get('servers', [])]})
@@ -123,13 +125,6 @@ def estate_status(expanded, observed, directors):
         'findings': list(findings),
         'drift': len([finding for finding in findings if finding['kind'] in DRIFT_KINDS]),
     }
-
-
-def _plain(kernel):
-    """An ipvs_info service in the estate's form for _ident_text (no fwmark key unless it has one)."""
-    if kernel.get('fwmark'):
-        return {'fwmark': kernel['fwmark'], 'family': kernel['family']}
-    return {'protocol': kernel['protocol'], 'family': kernel['family'], 'address': kernel['address'], 'port': kernel['port']}
 
 
 def _holders(vip, addresses, candidates):
@@ -179,7 +174,7 @@ def _proxy_view(svc, addresses, observed, findings):
     holders = _holders(svc['address'], addresses, candidates)
     _vip_findings(svc, holders, any(host in addresses for host in candidates), findings)
     view = {'name': svc['name'], 'mode': 'proxy', 'owner': svc['owner'], 'state': svc['state'],
-            'service': '%s %s' % (svc['protocol'], _ipvs_values.format_endpoint(svc['family'], svc['address'], svc['port'])),
+            'service': _ident_text(svc),
             'vip': svc['address'], 'vip_holders': holders, 'hosts': candidates, 'servers': [], 'leaving': []}
     stats = {}
     if svc['owner'] == 'haproxy' and svc['state'] == 'present':
@@ -265,7 +260,7 @@ def _ipvs_view(svc, directors, tables, addresses, findings):
             findings.add('drift', '%s: %s (%s) is missing from the kernel' % (host, name, view['service']), host=host, service=name)
             continue
         view['kernel'][host] = {'settings': {setting: kernel.get(setting) for setting in SERVICE_SETTINGS},
-                                'rates': dict((k, (kernel.get('rates') or {}).get(k, 0)) for k in RATE_KEYS)}
+                                'rates': _rates(kernel)}
         differ = [setting for setting in SERVICE_SETTINGS if kernel.get(setting) != settings[setting]]
         if differ:
             findings.add('drift', '%s: %s has %s in the kernel, the estate says %s' % (
@@ -322,15 +317,7 @@ def _server_findings(svc, host, kernel, expected, members, rows, view, keepalive
 
 
 def _pairs(names, values):
-    return ', '.join('%s %s' % (name, _show(values.get(name))) for name in names)
-
-
-def _show(value):
-    if value is None:
-        return '-'
-    if isinstance(value, bool):
-        return 'yes' if value else 'no'
-    return str(value)
+    return ', '.join('%s %s' % (name, show_value(values.get(name))) for name in names)
 
 
 # --------------------------------------------------------------------------- the terminal's view
