@@ -158,7 +158,10 @@ def summary(doc):
              ' (site.yml\'s planning play, then the role), in-process; `site.yml`: ansible-playbook running only site.yml\'s planning plays (user + sys of'
              ' it and its workers). Python %s on the controller (%s), %s; load average at the end %.1f.'
              % (doc['services'], doc['python'], doc['cpu'], doc['when'], doc.get('load', 0)), '',
-             '| real servers | filters CPU | site.yml plans CPU | site.yml wall |', '|---|---|---|---|']
+             ]
+    if doc.get('conditions'):
+        lines += ['Conditions: %s' % doc['conditions'], '']
+    lines += ['| real servers | filters CPU | site.yml plans CPU | site.yml wall |', '|---|---|---|---|']
     for size in sorted(doc['sizes'], key=int):
         entry = doc['sizes'][size]
         site_cpu = _bench.spread(entry['site_yml_cpu']) if entry['site_yml_cpu'] else '-'

@@ -37,6 +37,11 @@ def served_by(services, host):
     return _estate.served_by(services, host)
 
 
+def realserver_estates(services):
+    """{real server: the expanded services it is a member of, each with its own member entry alone}."""
+    return _estate.by_realserver(services)
+
+
 def proxy_services(services, host, owner):
     """The proxy services one host serves with haproxy or nginx (owner), each with its pools and routes."""
     return _estate.proxy_services(services, host, owner)
@@ -103,6 +108,7 @@ class FilterModule(object):
             'virtual_services': virtual_services,
             'ipvs_service_args': ipvs_service_args,
             'served_by': served_by,
+            'realserver_estates': realserver_estates,
             'proxy_services': proxy_services,
             'realserver_plan': realserver_plan,
             'realserver_record_union': realserver_record_union,

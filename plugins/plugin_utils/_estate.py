@@ -18,7 +18,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _ipvs_rules, _services, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _ipvs_rules, _proxy_service, _services, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 # Per-service settings a real server may override for itself, in lvs_overrides.SERVICE.
@@ -28,15 +28,25 @@ PROXY_MEMBER_OVERRIDES = ('backup', 'maxconn')
 MEMBER_STATES = ('present', 'drained', 'absent')
 
 
-def member_address(host, hostvars):
-    """The address a director forwards to: lvs_address, else ansible_host, else the inventory name."""
+def member_address(host, hostvars, family=None):
+    """The address a director forwards to: lvs_address, else ansible_host, else the inventory name; for an IPv6
+    service (family ipv6) on a host whose address is IPv4, lvs_address_ipv6 (a dual-stack real server)."""
     address = hostvars.get('lvs_address') or hostvars.get('ansible_host') or host
     _values.refuse_brackets(address, 'host %s: lvs_address (or ansible_host)' % host)
     try:
-        return str(ipaddress.ip_address(str(address)))
+        address = str(ipaddress.ip_address(str(address)))
     except ValueError:
         raise PlanError('host %s: lvs_address (or ansible_host) %r is not an IP address; set lvs_address to the '
                         'address the director reaches it on' % (host, address))
+    if family != 'ipv6' or ':' in address or hostvars.get('lvs_address_ipv6') is None:
+        return address
+    try:
+        address = ipaddress.ip_address(str(hostvars['lvs_address_ipv6']))
+    except ValueError:
+        address = None
+    if address is None or address.version != 6:
+        raise PlanError('host %s: lvs_address_ipv6 %r is not an IPv6 address' % (host, hostvars['lvs_address_ipv6']))
+    return str(address)
 
 
 def members(svc, hostvars, groups, addresses=None):
@@ -58,11 +68,13 @@ def members(svc, hostvars, groups, addresses=None):
         unknown = sorted(set(overrides) - set(MEMBER_OVERRIDES))
         if unknown:
             raise PlanError('%s has unknown key(s) %s; known: %s' % (here, ', '.join(unknown), ', '.join(MEMBER_OVERRIDES)))
-        if host not in addresses:
-            addresses[host] = member_address(host, hvars)
-        address = addresses[host]
+        if (host, svc['family']) not in addresses:
+            addresses[(host, svc['family'])] = member_address(host, hvars, svc['family'])
+        address = addresses[(host, svc['family'])]
         if ('fwmark' not in svc) and (':' in address) != (svc['family'] == 'ipv6'):
-            raise PlanError('host %s: its address %s is not of the family of %s (%s)' % (host, address, where, svc['family']))
+            raise PlanError('host %s: its address %s is not of the family of %s (%s)%s'
+                            % (host, address, where, svc['family'],
+                               '; set lvs_address_ipv6 to its IPv6 address' if svc['family'] == 'ipv6' else ''))
         if svc.get('address') == address and svc['mode'] != 'proxy':
             raise PlanError('%s: the VIP %s is also the address of real server %s; a VIP must be an address of '
                             'its own' % (where, address, host))
@@ -175,6 +187,19 @@ def served_by(expanded, host):
     return result
 
 
+def by_realserver(expanded):
+    """{host: the expanded estate as that real server needs it}: each service it is a member of, with its own member
+    entry alone. One pass over the estate; a play hands each real server its own part, so that a host's plan and its
+    role's argument validation read the services it serves, not every member of every service (with 1,000 real
+    servers, templating the whole estate for each of them made site.yml's planning grow with the square)."""
+    result = {}
+    for svc in expanded:
+        shared = {key: value for key, value in svc.items() if key not in BOOKKEEPING}
+        for member in svc['members']:
+            result.setdefault(member['host'], []).append(dict(shared, members=[member], member_index={member['host']: 0}))
+    return result
+
+
 def proxy_services(expanded, host, owner):
     """The services one proxy host serves with haproxy or nginx (owner), each with its pools.
 
@@ -191,7 +216,8 @@ def proxy_services(expanded, host, owner):
         for route in svc['routes']:
             pools.append({'name': route['name'], 'balance': route['balance'], 'health_check': route['health_check'],
                           'members': route['members']})
-            routes.append({key: route[key] for key in ('name', 'path', 'path_regex', 'host') if key in route})
+            routes.append({key: route[key] for key in ('name', 'path', 'path_regex', 'host') + _proxy_service.ROUTE_RULE_KEYS
+                           if key in route})
         entry = {key: value for key, value in svc.items() if key not in BOOKKEEPING + ('routes',)}
         entry.update({'pools': pools, 'routes': routes, 'settings': svc[owner]})
         result.append(entry)

@@ -19,12 +19,14 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _config_test, _userlists, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _config_test, _proxy_service, _tls, _userlists, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 # A service's haproxy settings (docs/estate.md, "haproxy's own settings").
 SERVICE_KEYS = ('timeout_connect', 'timeout_client', 'timeout_server', 'retries', 'redispatch', 'maxconn', 'forwardfor',
-                'frontend_extra', 'backend_extra')
+                'frontend_extra', 'backend_extra', 'server_options')
+# A word of a server line: no spaces, quotes, comments or line breaks.
+SERVER_WORD_RE = re.compile(r'^[A-Za-z0-9_.,:/()=+-]+$')
 # haproxy's time format: a number with an optional unit (milliseconds without one).
 TIME_RE = re.compile(r'^[0-9]+(us|ms|s|m|h|d)?$')
 LOG_LEVELS = ('emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug')
@@ -32,6 +34,10 @@ STATS_USER_RE = re.compile(r'^[A-Za-z0-9._-]+$')
 
 
 INT_MAX = 2147483647  # haproxy's integer settings are C ints
+# The admin socket, and where the reload saves the running servers' states through it for the new process
+# (roles/haproxy/templates/lvs-cluster-save-state.j2).
+ADMIN_SOCKET = '/run/haproxy/admin.sock'
+SERVER_STATE_FILE = '/var/lib/haproxy/server-state'
 
 
 def time(value, where):
@@ -61,6 +67,11 @@ def service_settings(svc):
             out[key] = _values.integer(value, here, 1, INT_MAX)
         elif key in ('redispatch', 'forwardfor'):
             out[key] = _values.boolean(value, here)
+        elif key == 'server_options':
+            if not isinstance(value, list) or not all(isinstance(word, str) and SERVER_WORD_RE.match(word) for word in value):
+                raise PlanError('%s must be a list of words for each server line (e.g. [check-proto, h2]), each without '
+                                'spaces, quotes or "#", not %r' % (here, value))
+            out[key] = list(value)
         else:
             out[key] = _values.lines(value, here)
     return out
@@ -70,22 +81,41 @@ def _endpoint(address, port):
     return '%s:%d' % (address, port)
 
 
-def _global_and_defaults(conf):
-    """The global and defaults sections, from the role's settings (checked)."""
+def tls_global_lines(conf):
+    """What every TLS bind and TLS server connection of the host uses: where the certificates are (bind lines
+    name them relative to it) and the protocol floor and ciphers (the role's defaults: Mozilla's "intermediate")."""
+    version = _values.choice(conf.get('tls_min_version', 'TLSv1.2'), 'haproxy_tls_min_version', _tls.TLS_VERSIONS)
+    ciphers = {key: _tls.cipher_list(conf.get(key), 'haproxy_' + key) for key in ('tls_ciphers', 'tls_ciphersuites')}
+    tls_dir = conf.get('tls_dir', '/etc/haproxy/lvs-cluster-tls')
+    lines = ['crt-base %s' % tls_dir, 'ca-base %s' % tls_dir]
+    for side in ('bind', 'server'):
+        lines += ['ssl-default-%s-ciphers %s' % (side, ciphers['tls_ciphers']),
+                  'ssl-default-%s-ciphersuites %s' % (side, ciphers['tls_ciphersuites']),
+                  'ssl-default-%s-options ssl-min-ver %s no-tls-tickets' % (side, version)]
+    return lines
+
+
+def _global_and_defaults(conf, tls=False):
+    """The global and defaults sections, from the role's settings (checked); tls: a served service has TLS."""
     if conf.get('log_level', 'info') not in LOG_LEVELS:
         raise PlanError('haproxy_log_level is %r; it must be one of %s' % (conf.get('log_level'), ', '.join(LOG_LEVELS)))
     global_lines = ['log %s %s %s' % (conf.get('log_target', '/dev/log'), conf.get('log_facility', 'local0'),
                                       conf.get('log_level', 'info')),
                     'chroot /var/lib/haproxy',
-                    'stats socket /run/haproxy/admin.sock mode 660 level admin',
+                    'stats socket %s mode 660 level admin' % ADMIN_SOCKET,
                     'stats timeout 30s',
+                    # the servers' states and check counts, saved by the unit's reload (the role's drop-in): a new
+                    # process starts each server at the edge of down, and its first slow check would take it out
+                    'server-state-file %s' % SERVER_STATE_FILE,
                     'user haproxy',
                     'group haproxy',
                     'daemon',
                     'maxconn %d' % _values.integer(conf.get('maxconn', 4096), 'haproxy_maxconn', 1, INT_MAX)]
+    if tls:
+        global_lines += tls_global_lines(conf)
     global_lines += _config_test.mark_extra('haproxy_global_extra',
                                             _values.lines(conf.get('global_extra', []), 'haproxy_global_extra'))
-    defaults_lines = ['log global', 'option dontlognull']
+    defaults_lines = ['log global', 'option dontlognull', 'load-server-state-from-file global']
     for key, default in (('connect', '5s'), ('client', '30s'), ('server', '30s'), ('check', '3s')):
         defaults_lines.append('timeout %s %s' % (key, time(conf.get('timeout_' + key, default), 'haproxy_timeout_' + key)))
     defaults_lines.append('retries %d' % _values.integer(conf.get('retries', 3), 'haproxy_retries', 0, INT_MAX))
@@ -131,8 +161,7 @@ def _route_acls(route):
 def frontend(svc, conf):
     """The frontend of one service: its bind on the VIP, routes and default backend."""
     mode = svc['proxy_mode']
-    lines = ['mode %s' % mode, 'bind %s' % _endpoint(svc['address'], svc['port']),
-             'option %s' % ('httplog' if mode == 'http' else 'tcplog')]
+    lines = ['mode %s' % mode] + bind_lines(svc) + ['option %s' % ('httplog' if mode == 'http' else 'tcplog')]
     if mode == 'http' and conf.get('forwardfor', True):
         lines.append('option forwardfor')
     if 'maxconn' in conf:
@@ -140,6 +169,7 @@ def frontend(svc, conf):
     if 'timeout_client' in conf:
         lines.append('timeout client %s' % conf['timeout_client'])
     lines += access_lines(svc)
+    lines += tls_rule_lines(svc)
     lines += http_rule_lines(svc)
     for route in svc['routes']:
         lines += _route_acls(route)
@@ -148,6 +178,36 @@ def frontend(svc, conf):
     lines.append('default_backend %s' % svc['name'])
     return {'comment': '--- service %s: %s on %s ---' % (svc['name'], mode, _endpoint(svc['address'], svc['port'])),
             'header': 'frontend %s' % svc['name'], 'lines': lines}
+
+
+def bind_lines(svc):
+    """Where the frontend listens: the VIP and port, with TLS its certificates (haproxy picks one by the name the
+    client asks for, SNI, the first for any other) and HTTP/2, and the plain port that redirects to it."""
+    tls = svc.get('tls')
+    if not tls:
+        return ['bind %s' % _endpoint(svc['address'], svc['port'])]
+    crts = ' '.join('crt %s.pem' % name for name in tls['certificates'])
+    lines = ['bind %s ssl %s alpn h2,http/1.1' % (_endpoint(svc['address'], svc['port']), crts)]
+    if 'http_redirect_port' in tls:
+        lines.append('bind %s' % _endpoint(svc['address'], tls['http_redirect_port']))
+    return lines
+
+
+def tls_rule_lines(svc):
+    """A TLS service's first rules: plain HTTP is redirected to HTTPS (301), and the real servers learn the
+    client's scheme (X-Forwarded-Proto)."""
+    tls = svc.get('tls')
+    if not tls:
+        return []
+    lines = []
+    if 'http_redirect_port' in tls:
+        if svc['port'] == 443:
+            lines.append('http-request redirect scheme https code 301 unless { ssl_fc }')
+        else:
+            lines.append('http-request redirect prefix https://%%[req.hdr(host),field(1,:)]:%d code 301 unless { ssl_fc }'
+                         % svc['port'])
+    lines.append('http-request set-header X-Forwarded-Proto https')
+    return lines
 
 
 def access_lines(svc):
@@ -222,24 +282,39 @@ def _check_lines(check):
     return lines
 
 
-def server_line(member, check, cookie=False):
+def server_line(member, check, svc, options=()):
     """One server of a pool: a drained member gets weight 0 (haproxy's DRAIN: its connections go on); with a
-    sticky cookie, the cookie's value for this server is its host's name."""
+    sticky cookie, the cookie's value for this server is its host's name; with TLS to the real servers (tls:
+    the service's tls), each is checked against the CA and name the service gives, its health check too; with the
+    service's send_proxy, each connection (and health check) starts with the PROXY protocol's header; then the
+    service's own server_options."""
     line = 'server %s %s weight %d' % (member['host'], _endpoint(member['address'], member['port']),
                                        0 if member['state'] == 'drained' else member['weight'])
-    if cookie:
+    tls = svc.get('tls')
+    if svc.get('sticky_cookie'):
         line += ' cookie %s' % member['host']
     if 'maxconn' in member:
         line += ' maxconn %d' % member['maxconn']
     if member.get('backup'):
         line += ' backup'
+    if svc.get('send_proxy'):
+        line += ' send-proxy' if svc['send_proxy'] == 'v1' else ' send-proxy-v2'
+    if options:
+        line += ' ' + ' '.join(options)
+    if tls and tls['backend']:
+        name = tls['backend_name']
+        line += ' ssl verify required ca-file %s.pem verifyhost %s sni str(%s)' % (tls['backend_ca'], name, name)
+        if check['type'] != 'none':
+            # the check goes over TLS too (ssl implies check-ssl) and asks for the same name
+            line += ' check-sni %s' % name
+        return line + check_words(dict(check, type='http') if check['type'] == 'https' else check)
     return line + check_words(check)
 
 
 def backend(svc, pool, conf):
     """One backend: a pool's balance, health check, the service's settings and its servers."""
     cookie = svc.get('sticky_cookie')
-    servers = [server_line(member, pool['health_check'], bool(cookie)) for member in pool['members']
+    servers = [server_line(member, pool['health_check'], svc, conf.get('server_options', ())) for member in pool['members']
                if member['state'] != 'absent']
     if not servers:
         what = ('its pool' if pool['name'] == svc['name']
@@ -248,6 +323,7 @@ def backend(svc, pool, conf):
                         'haproxy would answer every request with an error: add hosts to the group, or set the '
                         'service\'s state to absent' % (svc['name'], what, pool['realservers']))
     lines = ['mode %s' % svc['proxy_mode'], 'balance %s' % pool['balance']] + _check_lines(pool['health_check'])
+    lines += route_rule_lines(svc, pool)
     if cookie:
         # the first answer sets the cookie; later requests with it go to the same server while it is up
         lines.append('cookie %s insert indirect nocache' % cookie)
@@ -264,23 +340,37 @@ def backend(svc, pool, conf):
 
 
 def pools(svc):
-    """The service's pools: its own (named after it, from realservers), then one per route."""
-    return [{'name': one['name'], 'balance': one['balance'], 'health_check': one['health_check'],
-             'members': one['members'], 'realservers': one['realservers']} for one in [svc] + svc['routes']]
+    """The service's pools: its own (named after it, from realservers), then one per route with the route's own
+    rules (the service's are the frontend's)."""
+    result = []
+    for one in [svc] + svc['routes']:
+        pool = {'name': one['name'], 'balance': one['balance'], 'health_check': one['health_check'],
+                'members': one['members'], 'realservers': one['realservers'], 'rules': {}}
+        if one is not svc:
+            pool['rules'] = {key: one[key] for key in _proxy_service.ROUTE_RULE_KEYS if key in one}
+        result.append(pool)
+    return result
+
+
+def route_rule_lines(svc, pool):
+    """A route's own rules, in its backend, so that they act on the requests it takes only: access (403), rate limit
+    (429, the backend's own stick table) and response headers, in the frontend's order."""
+    rules = dict(pool['rules'], proxy_mode=svc['proxy_mode'], family=svc['family'])
+    return access_lines(rules) + http_rule_lines(rules)
 
 
 def plan(expanded, host, conf):
     """haproxy.cfg on one proxy host: its sections, and the services and VIP families it serves."""
     conf = dict(conf or {})
     check_stats(conf)
-    sections = _global_and_defaults(conf)
-    result = {'sections': sections, 'services': [], 'families': []}
+    served = [svc for svc in expanded if svc['mode'] == 'proxy' and svc['owner'] == 'haproxy'
+              and host in svc['proxy_hosts'] and svc['state'] == 'present']
+    certificates, cas = _tls.needed(served)
+    sections = _global_and_defaults(conf, tls=bool(certificates))
+    result = {'sections': sections, 'services': [], 'families': [], 'server_state_file': SERVER_STATE_FILE,
+              'admin_socket': ADMIN_SOCKET}
     pools_seen = {}
-    served = []
-    for svc in expanded:
-        if (svc['mode'] != 'proxy' or svc['owner'] != 'haproxy' or host not in svc['proxy_hosts']
-                or svc['state'] != 'present'):
-            continue
+    for svc in served:
         settings = service_settings(svc)
         sections.append(frontend(svc, settings))
         for pool in pools(svc):
@@ -291,10 +381,12 @@ def plan(expanded, host, conf):
                                 % (svc['name'], pool['name'], pools_seen[pool['name']], host))
             pools_seen[pool['name']] = svc['name']
             sections.append(backend(svc, pool, settings))
-        served.append(svc)
         result['services'].append(svc['name'])
         if svc['family'] not in result['families']:
             result['families'].append(svc['family'])
     # only the names: the hashes stay in the role's variable, read by the template of the root-only file
     result['userlists'] = _userlists.check(conf.get('userlists', {}), _userlists.needed(served), 'haproxy_userlists')
+    # the same for the certificates: names, what they are for and when they expire; the keys stay in the variable
+    checked = _tls.check(conf.get('certificates', {}), certificates, cas, 'haproxy_certificates')
+    result['certificates'], result['cas'] = _tls.named(checked, certificates), _tls.named(checked, cas)
     return result

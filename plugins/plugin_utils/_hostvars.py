@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 # What the estate reads of each host (docs/estate.md, "Host variables").
-HOST_VARIABLES = ('lvs_address', 'ansible_host', 'lvs_port', 'lvs_weight', 'lvs_overrides', 'lvs_nat_gateway')
+HOST_VARIABLES = ('lvs_address', 'lvs_address_ipv6', 'ansible_host', 'lvs_port', 'lvs_weight', 'lvs_overrides', 'lvs_nat_gateway')
 
 
 def read_hostvars(hostvars, groups, hosts=()):

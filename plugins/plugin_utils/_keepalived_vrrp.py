@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: lvs.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""keepalived's VRRP side, checked and completed from the inventory: instances, scripts, sync groups.
+"""keepalived's VRRP side, checked and completed from the inventory: instances and sync groups (what they track
+and run is checked in _keepalived_tracked).
 
 The role lvs.cluster.keepalived describes VRRP instances once for a group of hosts (the directors, or a
 pair of proxies); this file works out each host's part: its priority and start state, its unicast
@@ -20,14 +21,16 @@ import ipaddress
 import re
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils import _keepalived_virtual_servers, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils._keepalived_tracked import (
+    _command, _entries, _name, bfd_instances, script_files, vrrp_scripts, vrrp_track_files, vrrp_track_processes)
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
-NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
 IFNAME_RE = re.compile(r'^[A-Za-z0-9_.@-]{1,15}$')
 INSTANCE_KEYS = (
     'name', 'state', 'interface', 'virtual_router_id', 'priority', 'advert_int', 'version', 'vips', 'services',
     'unicast', 'unicast_src_ip', 'unicast_peers', 'peers_group', 'nopreempt', 'preempt_delay', 'track_interfaces',
-    'track_scripts', 'track_files', 'track_processes', 'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'authentication',
+    'track_scripts', 'track_files', 'track_processes', 'track_bfds', 'notify', 'notify_master', 'notify_backup',
+    'notify_fault', 'notify_stop', 'authentication',
     'garp_master_delay', 'garp_master_repeat', 'garp_master_refresh', 'garp_master_refresh_repeat',
     'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'extra',
 )
@@ -36,25 +39,8 @@ GARP_KEYS = ('garp_master_delay', 'garp_master_repeat', 'garp_master_refresh', '
 NOTIFY_KEYS = ('notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop')
 VIP_KEYS = ('address', 'dev', 'label', 'scope', 'brd')
 SCOPES = ('global', 'site', 'link', 'host', 'nowhere')
-SCRIPT_KEYS = ('name', 'script', 'interval', 'timeout', 'weight', 'rise', 'fall', 'user', 'init_fail')
-TRACK_FILE_KEYS = ('name', 'file', 'weight', 'init_value')
-TRACK_PROCESS_KEYS = ('name', 'process', 'param_match', 'weight', 'quorum', 'quorum_max', 'delay', 'terminate_delay',
-                      'fork_delay', 'full_command')
 SYNC_GROUP_KEYS = ('name', 'instances', 'track_interfaces', 'track_scripts') + NOTIFY_KEYS
 AUTH_TYPES = ('PASS', 'AH')
-
-
-def _command(value, where):
-    """A script and its arguments, one line, as keepalived reads it (quoted when it has blanks)."""
-    if not isinstance(value, str) or not value.strip() or '\n' in value:
-        raise PlanError('%s must be a one-line command, not %r' % (where, value))
-    return _values.quote(value.strip())
-
-
-def _name(value, where):
-    if not isinstance(value, str) or not NAME_RE.match(value):
-        raise PlanError('%s must be a name of letters, digits, ".", "-" and "_" (at most 64), not %r' % (where, value))
-    return value
 
 
 def _ifname(value, where):
@@ -87,134 +73,6 @@ def _tracks(value, where, known=None, variable='keepalived_vrrp_scripts', kind='
         weight = _values.integer(entry['weight'], here + '.weight', -253, 253) if 'weight' in entry else None
         result.append([name, weight])
     return result
-
-
-def _entries(value, variable, keys, required):
-    """Each entry of a list variable (None: none), as a mapping of known keys with its required ones, with the
-    name messages give it: VARIABLE[NAME], else VARIABLE[INDEX]."""
-    if value is None:
-        return
-    if not isinstance(value, list):
-        raise PlanError('%s must be a list' % variable)
-    for index, entry in enumerate(value):
-        where = '%s[%s]' % (variable, entry.get('name', index) if isinstance(entry, dict) else index)
-        entry = _values.mapping(entry, where, keys)
-        for key in required:
-            if key not in entry:
-                raise PlanError('%s.%s is required' % (where, key))
-        yield where, entry
-
-
-def vrrp_scripts(scripts):
-    """keepalived_vrrp_scripts, checked: [{name, script, interval, timeout, weight, rise, fall, user, init_fail}]."""
-    result, names = [], set()
-    for where, script in _entries(scripts, 'keepalived_vrrp_scripts', SCRIPT_KEYS, ('name', 'script')):
-        _name(script['name'], where + '.name')
-        if script['name'] in names:
-            raise PlanError('keepalived_vrrp_scripts: the name %r is used twice' % script['name'])
-        names.add(script['name'])
-        entry = {'name': script['name'], 'script': _command(script['script'], where + '.script'),
-                 'interval': _values.integer(script.get('interval', 2), where + '.interval', 1, 86400)}
-        if 'timeout' in script:
-            entry['timeout'] = _values.integer(script['timeout'], where + '.timeout', 1, 86400)
-        if 'weight' in script:
-            entry['weight'] = _values.integer(script['weight'], where + '.weight', -253, 253)
-        for key in ('rise', 'fall'):
-            if key in script:
-                entry[key] = _values.integer(script[key], where + '.' + key, 1, 1000)
-        if 'user' in script:
-            entry['user'] = _command(script['user'], where + '.user')
-        entry['init_fail'] = _values.boolean(script.get('init_fail', False), where + '.init_fail')
-        result.append(entry)
-    return result
-
-
-def _unique_names(entries, variable):
-    names = set()
-    for where, entry in entries:
-        _name(entry['name'], where + '.name')
-        if entry['name'] in names:
-            raise PlanError('%s: the name %r is used twice' % (variable, entry['name']))
-        names.add(entry['name'])
-        yield where, entry
-
-
-def _seconds(value, where):
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = -1
-    if not 0 <= seconds <= 3600:
-        raise PlanError('%s must be a number of seconds from 0 to 3600, not %r' % (where, value))
-    return int(seconds) if seconds == int(seconds) else seconds
-
-
-def vrrp_track_files(files):
-    """keepalived_vrrp_track_files, checked: [{name, file, weight, init_value}].
-
-    keepalived watches each file (inotify: it reacts at once) for a number; with weight 0 any value but 0 puts the
-    instances that track it in FAULT. init_value, when given, is written to a file that does not exist yet."""
-    result = []
-    variable = 'keepalived_vrrp_track_files'
-    for where, entry in _unique_names(_entries(files, variable, TRACK_FILE_KEYS, ('name', 'file')), variable):
-        path = entry['file']
-        if not isinstance(path, str) or not path.startswith('/') or any(c.isspace() or c == '"' for c in path):
-            raise PlanError('%s.file must be an absolute path without blanks or quotes, not %r' % (where, path))
-        out = {'name': entry['name'], 'file': path,
-               'weight': _values.integer(entry.get('weight', 0), where + '.weight', -254, 254)}
-        if 'init_value' in entry:
-            out['init_value'] = _values.integer(entry['init_value'], where + '.init_value', -2147483648, 2147483647)
-        result.append(out)
-    return result
-
-
-def vrrp_track_processes(processes):
-    """keepalived_vrrp_track_processes, checked: [{name, process, param_match, weight, quorum, quorum_max, delay,
-    terminate_delay, fork_delay, full_command}].
-
-    keepalived follows process starts and exits through the kernel's process events connector, which only the
-    initial PID namespace has: it works on a host or a VM, not in a container with a PID namespace of its own
-    (there, track the file a service's systemd unit writes: keepalived_vrrp_track_files)."""
-    result = []
-    variable = 'keepalived_vrrp_track_processes'
-    for where, entry in _unique_names(_entries(processes, variable, TRACK_PROCESS_KEYS, ('name', 'process')), variable):
-        process = entry['process']
-        if not isinstance(process, str) or not process.strip() or '\n' in process or '"' in process:
-            raise PlanError('%s.process must be a process name, then its arguments if they are to match, on one line '
-                            'without quotes, not %r' % (where, process))
-        out = {'name': entry['name'], 'process': ' '.join(process.split()),
-               'weight': _values.integer(entry.get('weight', 0), where + '.weight', -254, 254),
-               'quorum': _values.integer(entry.get('quorum', 1), where + '.quorum', 1, 65535),
-               'full_command': _values.boolean(entry.get('full_command', False), where + '.full_command')}
-        if 'quorum_max' in entry:
-            out['quorum_max'] = _values.integer(entry['quorum_max'], where + '.quorum_max', out['quorum'], 65535)
-        if 'param_match' in entry:
-            out['param_match'] = _values.choice(entry['param_match'], where + '.param_match', ('initial', 'partial'))
-        for key in ('delay', 'terminate_delay', 'fork_delay'):
-            if key in entry:
-                out[key] = _seconds(entry[key], where + '.' + key)
-        result.append(out)
-    return result
-
-
-SCRIPT_FILE_KEYS = ('name', 'content', 'src')
-SCRIPT_FILE_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$')
-
-
-def script_files(files):
-    """keepalived_script_files, checked: the names of the scripts the role writes (name: a file name; content or
-    src, one of them)."""
-    names = []
-    for where, entry in _entries(files, 'keepalived_script_files', SCRIPT_FILE_KEYS, ('name',)):
-        if not isinstance(entry['name'], str) or not SCRIPT_FILE_RE.match(entry['name']):
-            raise PlanError('%s.name must be a file name (letters, digits, ".", "-", "_"), not %r' % (where, entry['name']))
-        if entry['name'] in names:
-            raise PlanError('keepalived_script_files: the name %r is used twice' % entry['name'])
-        if ('content' in entry) == ('src' in entry):
-            raise PlanError('%s needs content (the script\'s text) or src (a file on the controller), one of them'
-                            % where)
-        names.append(entry['name'])
-    return names
 
 
 def _vip(entry, where, interface):
@@ -260,7 +118,7 @@ def _priorities(instance, where, members):
 
 
 def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=None, defaults=None, track_files=None,
-                   track_processes=None):
+                   track_processes=None, bfds=None):
     """keepalived_vrrp_instances for one host, checked and completed.
 
     addresses: {inventory host: the address its VRRP adverts come from} (lvs_address, else ansible_host).
@@ -271,6 +129,7 @@ def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=No
     script_weights = {script['name']: script.get('weight') for script in (scripts or [])}
     file_weights = {entry['name']: entry['weight'] for entry in (track_files or [])}
     process_weights = {entry['name']: entry['weight'] for entry in (track_processes or [])}
+    bfd_weights = {entry['name']: entry['weight'] for entry in (bfds or [])}
     result, names, routers = [], set(), {}
     for where, instance in _entries(instances, 'keepalived_vrrp_instances', INSTANCE_KEYS, ('name', 'virtual_router_id')):
         name = _name(instance['name'], where + '.name')
@@ -373,6 +232,13 @@ def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=No
             except ValueError:
                 raise PlanError('%s.unicast_src_ip: %r is not an IP address (set lvs_address on %s)'
                                 % (where, source, host))
+            wrong = [one for one in out['unicast_peers'] + [out['unicast_src_ip'] or '']
+                     if one and (':' in one) != (out['family'] == 'ipv6')]
+            if wrong:
+                # VRRP adverts travel in the VIPs' family: keepalived refuses an IPv6 instance with IPv4 peers
+                raise PlanError('%s carries %s VIPs but unicasts to or from %s; give unicast_peers and unicast_src_ip of '
+                                'that family, or set unicast false (multicast: IPv6 link-local, nothing to give)'
+                                % (where, out['family'], wrong[0]))
             if out['unicast_src_ip'] in out['unicast_peers']:
                 raise PlanError('%s: host %s is its own unicast peer (%s); two hosts of group %s share that address'
                                 % (where, host, out['unicast_src_ip'], group))
@@ -393,13 +259,16 @@ def vrrp_instances(instances, host, addresses, groups, expanded=None, scripts=No
                                      'keepalived_vrrp_track_files', 'track file')
         out['track_processes'] = _tracks(instance.get('track_processes'), where + '.track_processes', process_weights,
                                          'keepalived_vrrp_track_processes', 'track process')
+        out['track_bfds'] = _tracks(instance.get('track_bfds'), where + '.track_bfds', bfd_weights,
+                                    'keepalived_bfd_instances', 'BFD instance')
         if out['nopreempt']:
             # A backup with nopreempt never takes over from a master whose priority merely dropped: only a
             # master that leaves (stops, or goes to FAULT on a weight-0 track) hands the VIPs over.
             moving = [name for name, weight in out['track_scripts']
                       if (weight if weight is not None else script_weights.get(name)) not in (None, 0)]
             moving += [name for name, weight in out['track_interfaces'] if weight not in (None, 0)]
-            for key, weights in (('track_files', file_weights), ('track_processes', process_weights)):
+            for key, weights in (('track_files', file_weights), ('track_processes', process_weights),
+                                 ('track_bfds', bfd_weights)):
                 moving += [name for name, weight in out[key] if (weight if weight is not None else weights[name]) != 0]
             if moving:
                 raise PlanError('%s: with nopreempt, tracking %s by a weight never moves the VIPs (the peer does '
@@ -489,6 +358,29 @@ def sync_daemon(settings, instances):
     return ' '.join(words)
 
 
+# The track file of a clean stop (keepalived_release_vips_on_stop): the role's systemd drop-in writes 1 to it before
+# keepalived is signalled, every instance tracks it with weight 0, and so goes to FAULT, gives up its VIPs and sends
+# its priority-0 advert while keepalived still runs; only then do keepalived's checkers remove the IPVS services.
+# Otherwise both happen at once on SIGTERM, and a packet that reaches the VIP while it is still on this host but its
+# virtual server is gone meets the host's own TCP stack, which resets the connection.
+STOPPING_TRACK = 'lvs_cluster_stopping'
+
+
+def _release_on_stop(stop_file, track_files, instances):
+    """Add the stopping track file to the track files and to every instance; returns the VIP addresses to wait for."""
+    if not isinstance(stop_file, str) or not stop_file.startswith('/') or any(c.isspace() or c == '"' for c in stop_file):
+        raise PlanError('keepalived_stop_file must be an absolute path without blanks or quotes, not %r' % (stop_file,))
+    if STOPPING_TRACK in [entry['name'] for entry in track_files]:
+        raise PlanError('keepalived_vrrp_track_files: the name %s is the role\'s own (keepalived_release_vips_on_stop)'
+                        % STOPPING_TRACK)
+    track_files.append({'name': STOPPING_TRACK, 'file': stop_file, 'weight': 0, 'init_value': 0})
+    vips = []
+    for instance in instances:
+        instance['track_files'].append([STOPPING_TRACK, 0])
+        vips.extend(line.split()[0].split('/')[0] for line in instance['vips'])
+    return vips
+
+
 def plan(settings, host, addresses, groups, expanded):
     """Everything keepalived.conf needs on one host, from the role's settings and the estate.
 
@@ -498,14 +390,19 @@ def plan(settings, host, addresses, groups, expanded):
     scripts = vrrp_scripts(settings.get('scripts'))
     track_files = vrrp_track_files(settings.get('track_files'))
     track_processes = vrrp_track_processes(settings.get('track_processes'))
+    bfds = bfd_instances(settings.get('bfd_instances'))
     instances = vrrp_instances(settings.get('instances'), host, addresses, groups, expanded, scripts,
-                               settings.get('defaults'), track_files, track_processes)
+                               settings.get('defaults'), track_files, track_processes, bfds)
+    stop_file = settings.get('stop_file')
+    release_vips = _release_on_stop(stop_file, track_files, instances) if stop_file else []
     result = {
         'scripts': scripts,
         'script_files': script_files(settings.get('script_files')),
         'track_files': track_files,
         'track_processes': track_processes,
+        'bfd_instances': bfds,
         'instances': instances,
+        'release_on_stop': {'file': stop_file, 'vips': release_vips} if stop_file else None,
         'sync_groups': sync_groups(settings.get('sync_groups'), instances, scripts),
         'sync_daemon': sync_daemon(settings.get('sync_daemon'), instances),
         'has_secret': any('authentication' in instance for instance in instances),

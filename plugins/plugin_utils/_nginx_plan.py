@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _proxy_service, _userlists, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _proxy_service, _tls, _userlists, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 # The service's nginx settings (docs/estate.md, "Proxy services"), by proxy_mode.
@@ -175,6 +175,113 @@ def _http_servers(svc, conf):
     return blocks
 
 
+def tls_settings(defaults):
+    """The protocols and ciphers of every TLS server block and TLS upstream (the role's defaults: Mozilla's
+    "intermediate"), and the directory of the certificates, checked."""
+    protocols = defaults.get('tls_protocols', list(_tls.TLS_VERSIONS))
+    if (not isinstance(protocols, list) or not protocols or any(one not in _tls.TLS_VERSIONS for one in protocols)
+            or len(set(protocols)) != len(protocols)):
+        raise PlanError('nginx_upstream_tls_protocols is %r; it must list %s (older ones are broken)'
+                        % (protocols, ' and/or '.join(_tls.TLS_VERSIONS)))
+    ciphers = _tls.cipher_list(defaults.get('tls_ciphers'), 'nginx_upstream_tls_ciphers')
+    conf_dir = defaults.get('conf_dir', '/etc/nginx').rstrip('/')
+    tls_dir = defaults.get('tls_dir', conf_dir + '/lvs-cluster-tls').rstrip('/')
+    if not tls_dir.startswith(conf_dir + '/'):
+        # the configuration test copies nginx_upstream_conf_dir, the certificates with it
+        raise PlanError('nginx_upstream_tls_dir (%s) must be under nginx_upstream_conf_dir (%s)' % (tls_dir, conf_dir))
+    return {'protocols': protocols, 'ciphers': ciphers, 'dir': tls_dir}
+
+
+def _tls_blocks(svc, blocks, certificates, tls_conf):
+    """TLS on a service's server blocks: each serves the certificate that covers its name (nginx chooses the block,
+    so the certificate, by the name the client asks for: SNI); the default block serves the first, and every
+    other certificate gets a block of its own for its names. Plus the block on the plain port that redirects."""
+    tls = svc['tls']
+    where = 'lvs_virtual_services[%s]' % svc['name']
+    used = [tls['certificates'][0]]
+    for block in blocks:
+        name = tls['certificates'][0]
+        if not block['default_server']:
+            name = next((one for one in tls['certificates'] if _tls.covers(certificates[one]['names'], block['server_name'])),
+                        None)
+            if name is None:
+                raise PlanError('%s: the route host %s is in none of the certificates of tls.certificates (%s)'
+                                % (where, block['server_name'], ', '.join(tls['certificates'])))
+            used.append(name)
+        block['certificate'] = name
+    taken = [block['server_name'] for block in blocks]
+    for name in tls['certificates']:
+        names = [one for one in certificates[name]['names'] if one not in taken]
+        if name in used or not names:
+            continue
+        taken += names
+        blocks.append(dict(blocks[0], default_server=False, server_name=' '.join(names), certificate=name,
+                           locations=[dict(location) for location in blocks[0]['locations']]))
+    for block in blocks:
+        block['listen'] += ' ssl'
+        block['tls'] = ['ssl_certificate %s/%s.crt' % (tls_conf['dir'], block['certificate']),
+                        'ssl_certificate_key %s/%s.key' % (tls_conf['dir'], block['certificate']),
+                        'ssl_protocols %s' % ' '.join(tls_conf['protocols']),
+                        'ssl_ciphers %s' % tls_conf['ciphers'],
+                        'ssl_prefer_server_ciphers off',
+                        'ssl_session_cache shared:lvs_tls:10m',
+                        'ssl_session_timeout 1d',
+                        'ssl_session_tickets off']
+    redirects = []
+    if 'http_redirect_port' in tls:
+        target = 'https://$host%s$request_uri' % ('' if svc['port'] == 443 else ':%d' % svc['port'])
+        redirects.append({'service': svc['name'], 'listen': _endpoint(svc['address'], tls['http_redirect_port']),
+                          'return': '301 %s' % target})
+    return redirects
+
+
+def _backend_tls(svc, tls_conf):
+    """TLS to the real servers: each checked against the service's CA and name."""
+    tls = svc.get('tls')
+    if not tls or not tls['backend']:
+        return {'scheme': 'http', 'proxy_tls': []}
+    return {'scheme': 'https', 'proxy_tls': [
+        'proxy_ssl_verify on',
+        'proxy_ssl_trusted_certificate %s/%s.crt' % (tls_conf['dir'], tls['backend_ca']),
+        'proxy_ssl_name %s' % tls['backend_name'],
+        'proxy_ssl_server_name on',
+        'proxy_ssl_protocols %s' % ' '.join(tls_conf['protocols']),
+        'proxy_ssl_session_reuse on']}
+
+
+def _access(rules):
+    """nginx's access lines for a service's or a route's allow and deny: the first rule that holds the client decides."""
+    return ['%s %s' % (verdict, network or 'all') for verdict, network in _proxy_service.access_rules(rules)]
+
+
+def _limit_req(pool, limit, result):
+    """The limit_req line of a rate limit, its zone (one per pool: pool names are unique on the host) added to the
+    plan for http {}. Not lvs_NAME, the upstreams' zones: nginx refuses a zone declared twice."""
+    zone = 'lvs-rate-%s' % pool
+    result['rate_zones'].append('limit_req_zone $binary_remote_addr zone=%s:10m rate=%dr/s'
+                                % (zone, limit['requests_per_second']))
+    return 'limit_req zone=%s burst=%d nodelay' % (zone, limit['burst'])
+
+
+def _add_headers(headers):
+    return ['add_header %s "%s" always' % (name, value) for name, value in sorted(headers.items())]
+
+
+def _route_rules(svc, result):
+    """Each route's own rules, by its pool's name, as lines of its locations: access (nginx applies a location's
+    instead of the server's; the estate gives a route its own only where the service has none), rate limit (a
+    zone of its own) and response headers (add_header in a location drops the server's, so they are repeated)."""
+    rules = {}
+    for route in svc['routes']:
+        lines = _access(route)
+        if route.get('rate_limit'):
+            lines += [_limit_req(route['name'], route['rate_limit'], result), 'limit_req_status 429']
+        if route.get('response_headers'):
+            lines += _add_headers(dict(svc.get('response_headers', {}), **route['response_headers']))
+        rules[route['name']] = lines
+    return rules
+
+
 def _http_rules(svc, result):
     """A server block's rate limit (its zone added to the plan, in http {}), response headers and redirects.
 
@@ -183,15 +290,9 @@ def _http_rules(svc, result):
     no regex route takes its prefix)."""
     # basic_auth's user file (auth_dir/USERLIST.htpasswd) is written by the role from nginx_upstream_userlists
     rules = {'limit_req': None, 'headers': [], 'redirects': [], 'auth': svc.get('basic_auth')}
-    limit = svc.get('rate_limit')
-    if limit:
-        # not lvs_NAME, the upstreams' zones (a pool may be named as its service): nginx refuses a zone declared twice
-        zone = 'lvs-rate-%s' % svc['name']
-        result['rate_zones'].append('limit_req_zone $binary_remote_addr zone=%s:10m rate=%dr/s'
-                                    % (zone, limit['requests_per_second']))
-        rules['limit_req'] = 'limit_req zone=%s burst=%d nodelay' % (zone, limit['burst'])
-    rules['headers'] = ['add_header %s "%s" always' % (name, value)
-                        for name, value in sorted(svc.get('response_headers', {}).items())]
+    if svc.get('rate_limit'):
+        rules['limit_req'] = _limit_req(svc['name'], svc['rate_limit'], result)
+    rules['headers'] = _add_headers(svc.get('response_headers', {}))
     rules['redirects'] = [{'match': '^~ %s' % redirect['path'], 'return': '%d %s' % (redirect['code'], redirect['to'])}
                           for redirect in svc.get('redirects', [])]
     return rules
@@ -200,8 +301,12 @@ def _http_rules(svc, result):
 def plan(services, defaults):
     """What nginx serves on one proxy host: http and stream upstreams and server blocks."""
     result = {'http_upstreams': [], 'stream_upstreams': [], 'http_servers': [], 'stream_servers': [],
-              'rate_zones': [], 'services': [], 'families': []}
+              'http_redirects': [], 'rate_zones': [], 'services': [], 'families': []}
     pools_seen = {}
+    # the certificates first: their names decide the server blocks; the keys stay in the role's variable
+    certificate_names, ca_names = _tls.needed(services)
+    certificates = _tls.check(defaults.get('certificates', {}), certificate_names, ca_names, 'nginx_upstream_certificates')
+    tls_conf = tls_settings(defaults) if certificates else None
     for svc in services:
         if svc.get('state', 'present') != 'present':
             continue
@@ -215,18 +320,25 @@ def plan(services, defaults):
             pools_seen[name] = svc['name']
             result['%s_upstreams' % context].append(upstream(svc, pool, conf, context))
         common = {key: conf[key] for key in conf if key not in ('server_name',)}
-        # nginx's access module: the first rule that holds the client decides (403 in http, closed in stream)
-        common['access'] = ['%s %s' % (verdict, network or 'all') for verdict, network in _proxy_service.access_rules(svc)]
+        # nginx's access module: 403 in http, the connection closed in stream
+        common['access'] = _access(svc)
         if context == 'http':
             common.update(_http_rules(svc, result))
-            for block in _http_servers(svc, conf):
-                block.update(common)
+            common.update(_backend_tls(svc, tls_conf))
+            blocks = _http_servers(svc, conf)
+            for block in blocks:
+                block.update(common, tls=[])
+            if svc.get('tls'):
+                result['http_redirects'] += _tls_blocks(svc, blocks, certificates, tls_conf)
+            route_rules = _route_rules(svc, result)
+            for block in blocks:
                 for location in block['locations']:
                     location['upstream'] = 'lvs_%s' % location['pool']
+                    location['rules'] = route_rules.get(location['pool'], [])
                 result['http_servers'].append(block)
         else:
             block = {'service': svc['name'], 'listen': _endpoint(svc['address'], svc['port']),
-                     'upstream': 'lvs_%s' % svc['name']}
+                     'upstream': 'lvs_%s' % svc['name'], 'proxy_protocol': svc.get('send_proxy') == 'v1'}
             block.update(common)
             result['stream_servers'].append(block)
         result['services'].append(svc['name'])
@@ -235,4 +347,10 @@ def plan(services, defaults):
     # only the names: the hashes stay in the role's variable, which the task writing the user files reads
     result['userlists'] = _userlists.check(defaults.get('userlists', {}), _userlists.needed(services),
                                            'nginx_upstream_userlists')
+    result['certificates'], result['cas'] = _tls.named(certificates, certificate_names), _tls.named(certificates, ca_names)
+    # the files the role writes into nginx_upstream_tls_dir, each from one part of an entry of nginx_upstream_certificates
+    result['tls_files'] = [{'file': '%s.%s' % (name, extension), 'name': name, 'part': part, 'mode': mode}
+                           for name in certificate_names
+                           for extension, part, mode in (('crt', 'certificate', '0644'), ('key', 'key', '0600'))]
+    result['tls_files'] += [{'file': '%s.crt' % name, 'name': name, 'part': 'certificate', 'mode': '0644'} for name in ca_names]
     return result

@@ -14,7 +14,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils import _health_check, _values
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _health_check, _tls, _values
 from ansible_collections.lvs.cluster.plugins.plugin_utils._values import PlanError
 
 # Owners of proxy services: the proxy that serves them.
@@ -30,17 +30,19 @@ PROXY_BALANCE = {
 }
 HAPROXY_HDR_RE = re.compile(r'^hdr\([A-Za-z0-9-]+\)$')
 NGINX_HASH_RE = re.compile(r'^hash [^\s;{}]+( consistent)?$')
+# The rules a route may have of its own, for the requests it takes (nginx: in its locations; haproxy: in its backend).
+ROUTE_RULE_KEYS = ('allow', 'deny', 'rate_limit', 'response_headers')
 # What a route of an http proxy service may say: which requests (path prefix, path regex, Host) go to
 # which pool of real servers.
-ROUTE_KEYS = ('name', 'path', 'path_regex', 'host', 'realservers', 'balance', 'health_check')
+ROUTE_KEYS = ('name', 'path', 'path_regex', 'host', 'realservers', 'balance', 'health_check') + ROUTE_RULE_KEYS
 # Service keys that only IPVS has (refused for proxy services), and keys only proxies have.
 IPVS_ONLY_KEYS = ('scheduler', 'persistence_timeout', 'persistence_netmask', 'persistence_engine', 'one_packet',
                   'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'upper_threshold', 'lower_threshold',
                   'tunnel_type', 'tunnel_port', 'nat_gateway', 'fwmark', 'keepalived')
 PROXY_ONLY_KEYS = ('proxies', 'proxy_mode', 'balance', 'routes', 'allow', 'deny', 'redirects', 'response_headers',
-                   'rate_limit', 'sticky_cookie', 'basic_auth')
-# Keys that act on HTTP requests, for proxy_mode http only.
-HTTP_ONLY_KEYS = ('redirects', 'response_headers', 'rate_limit', 'sticky_cookie', 'basic_auth')
+                   'rate_limit', 'sticky_cookie', 'basic_auth', 'tls', 'send_proxy')
+# Keys that act on HTTP requests, for proxy_mode http only (tls: the proxies terminate it, then read the requests).
+HTTP_ONLY_KEYS = ('redirects', 'response_headers', 'rate_limit', 'sticky_cookie', 'basic_auth', 'tls')
 BASIC_AUTH_KEYS = ('realm', 'userlist')
 USERLIST_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 REALM_RE = re.compile(r'^[^"\\$%{}\x00-\x1f\x7f]{1,64}$')
@@ -118,6 +120,8 @@ def normalize_proxy_service(svc, where):
         svc['redirects'] = _redirects(svc, where + '.redirects')
     if 'response_headers' in svc:
         svc['response_headers'] = _headers(svc['response_headers'], where + '.response_headers')
+    if 'tls' in svc:
+        svc['tls'] = _tls.normalize(svc, where + '.tls')
     if 'rate_limit' in svc:
         svc['rate_limit'] = _rate_limit(svc['rate_limit'], where + '.rate_limit')
     if 'basic_auth' in svc:
@@ -129,6 +133,11 @@ def normalize_proxy_service(svc, where):
         if not isinstance(realm, str) or not REALM_RE.match(realm):
             raise PlanError('%s.basic_auth.realm must be text without quotes, "$", "%%" or braces, not %r' % (where, realm))
         svc['basic_auth'] = {'realm': realm, 'userlist': auth['userlist']}
+    if 'send_proxy' in svc:
+        svc['send_proxy'] = _values.choice(svc['send_proxy'], where + '.send_proxy', ('v1', 'v2'))
+        if owner == 'nginx' and (svc['proxy_mode'] != 'tcp' or svc['send_proxy'] != 'v1'):
+            raise PlanError('%s.send_proxy is %s in proxy_mode %s; nginx sends the PROXY protocol from its stream module '
+                            'only (proxy_mode tcp), in version 1 (v1)' % (where, svc['send_proxy'], svc['proxy_mode']))
     if 'sticky_cookie' in svc:
         if owner != 'haproxy':
             raise PlanError('%s.sticky_cookie is haproxy\'s (cookie insert); nginx (open source) has no sticky cookie: '
@@ -221,6 +230,24 @@ def access_rules(svc):
     return rules
 
 
+def _route_rules(svc, route, where):
+    """A route's own rules, checked. Its access rules and rate limit are for services that have none of that kind:
+    nginx would apply the route's instead of the service's, haproxy both, so the estate allows only what both do
+    alike. Its response headers add to the service's (a name in both: the route's value)."""
+    for kind, keys in (('allow/deny', ('allow', 'deny')), ('rate_limit', ('rate_limit',))):
+        given = [key for key in keys if key in route]
+        if given and any(key in svc for key in keys):
+            raise PlanError('%s.%s: the service has %s of its own; a route has its own only where the service has '
+                            'none (give them to each route instead)' % (where, given[0], kind))
+    for key in ('allow', 'deny'):
+        if key in route:
+            route[key] = _networks(route[key], '%s.%s' % (where, key))
+    if 'rate_limit' in route:
+        route['rate_limit'] = _rate_limit(route['rate_limit'], where + '.rate_limit')
+    if 'response_headers' in route:
+        route['response_headers'] = _headers(route['response_headers'], where + '.response_headers')
+
+
 def _routes(svc, where):
     """An http proxy service's routes: requests matching a path prefix, a path regex or a Host go to a pool."""
     routes = svc.get('routes', [])
@@ -263,5 +290,6 @@ def _routes(svc, where):
         route['balance'] = _balance(route.get('balance', svc['balance']), svc['owner'], 'http', here)
         route['health_check'] = (_health_check.normalize_proxy_health_check(svc, route['health_check'], here)
                                  if 'health_check' in route else svc['health_check'])
+        _route_rules(svc, route, here)
         result.append(route)
     return result

@@ -38,7 +38,7 @@ SERVICE_KEYS = (
     'sh_fallback', 'sh_port', 'mh_fallback', 'mh_port', 'realservers', 'realserver_port', 'weight',
     'upper_threshold', 'lower_threshold', 'tunnel_type', 'tunnel_port', 'state', 'owner', 'nat_gateway',
     'drain_timeout', 'health_check', 'keepalived', 'haproxy', 'nginx', 'proxies', 'proxy_mode', 'balance', 'routes',
-    'allow', 'deny', 'redirects', 'response_headers', 'rate_limit', 'sticky_cookie', 'basic_auth',
+    'allow', 'deny', 'redirects', 'response_headers', 'rate_limit', 'sticky_cookie', 'basic_auth', 'tls', 'send_proxy',
 )
 SERVICE_DEFAULTS = {
     'protocol': 'tcp', 'mode': 'dr', 'scheduler': 'wlc', 'weight': 1, 'state': 'present',
@@ -215,11 +215,15 @@ def normalize_services(services):
             raise PlanError('lvs_virtual_services: the name %r is used twice (entries %d and %d)'
                             % (svc['name'], names[svc['name']], index))
         names[svc['name']] = index
-        key = service_key(svc)
-        if key in keys:
-            raise PlanError('lvs_virtual_services[%s] and [%s] are the same virtual service (%s)'
-                            % (keys[key], svc['name'], describe_key(key)))
-        keys[key] = svc['name']
+        service_keys = [service_key(svc)]
+        if 'http_redirect_port' in svc.get('tls', {}):
+            # the port a TLS service redirects from is the proxy's too
+            service_keys.append(('tcp', svc['address'], svc['tls']['http_redirect_port']))
+        for key in service_keys:
+            if key in keys:
+                raise PlanError('lvs_virtual_services[%s] and [%s] are the same virtual service (%s)'
+                                % (keys[key], svc['name'], describe_key(key)))
+            keys[key] = svc['name']
         result.append(svc)
     return result
 

@@ -2,6 +2,9 @@
 """Probes for the lab scenarios (ha, haproxy, nginx, estate), run on lab hosts (their clocks are the guest kernel's, shared by every host).
 
   traffic URL LOG SECONDS [TIMEOUT]
+                               (URL: http://ADDRESS[:PORT]/PATH, or https:// with the environment's HAPROBE_CA, the
+                               CA file to check the proxy's certificate with, and HAPROBE_NAME, the name to ask for
+                               and check, also the Host header)
                                send one HTTP request every 0.1 s for at most SECONDS, each given TIMEOUT
                                seconds (default 1) to answer, one line per request:
                                "<start> <end> OK <answer>" or "<start> <end> FAIL <reason>"
@@ -27,33 +30,41 @@ import datetime
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
 
 
 def _target(url):
-    """(address, port, request) of an http://ADDRESS[:PORT]/PATH URL: a bare HTTP/1.0 GET."""
+    """(address, port, request, tls) of an http(s)://ADDRESS[:PORT]/PATH URL: a bare HTTP/1.0 GET; tls, for https,
+    is (context, name): the certificate is checked against HAPROBE_CA and HAPROBE_NAME."""
     host, _sep, rest = url.partition('//')[2].partition('/')
     address, _sep, port = host.partition(':')
-    return address, int(port or 80), ('GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n' % (rest, address)).encode()
+    tls = None
+    if url.startswith('https:'):
+        tls = ssl.create_default_context(cafile=os.environ['HAPROBE_CA']), os.environ['HAPROBE_NAME']
+    name = tls[1] if tls else address
+    return (address, int(port or (443 if tls else 80)), ('GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n' % (rest, name)).encode(),
+            tls)
 
 
 def traffic(url, log, seconds, timeout=1.0):
-    address, port, request = _target(url)
+    address, port, request, tls = _target(url)
     deadline = time.time() + float(seconds)
     with open(log, 'a', buffering=1) as out:
         while time.time() < deadline:
             start = time.time()
-            status, what = _ask_once(address, port, request, float(timeout))
+            status, what = _ask_once(address, port, request, float(timeout), tls)
             out.write('%.3f %.3f %s %s\n' % (start, time.time(), status, what))
             time.sleep(max(0.0, 0.1 - (time.time() - start)))
 
 
-def _ask_once(address, port, request, timeout):
-    """One HTTP/1.0 request on a new connection: the log line's status and answer."""
+def _ask_once(address, port, request, timeout, tls=None):
+    """One HTTP/1.0 request on a new connection (TLS with tls: (context, name)): the log line's status and answer."""
     try:
-        with socket.create_connection((address, port), timeout=timeout) as conn:
+        with socket.create_connection((address, port), timeout=timeout) as plain:
+            conn = tls[0].wrap_socket(plain, server_hostname=tls[1]) if tls else plain
             conn.settimeout(timeout)
             conn.sendall(request)
             data = b''
@@ -73,12 +84,12 @@ def _ask_once(address, port, request, timeout):
 
 def paced(url, log, seconds, timeout=1.0, interval=0.1):
     """traffic at a fixed pace: a new request every interval, each in a thread, logged when it ends."""
-    address, port, request = _target(url)
+    address, port, request, tls = _target(url)
     timeout, interval = float(timeout), float(interval)
     lock = threading.Lock()
 
     def one(out, start):
-        status, what = _ask_once(address, port, request, timeout)
+        status, what = _ask_once(address, port, request, timeout, tls)
         with lock:
             out.write('%.3f %.3f %s %s\n' % (start, time.time(), status, what))
 

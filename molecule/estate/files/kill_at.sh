@@ -9,12 +9,28 @@ log=$1 probe=$2 sign=$3
 shift 4
 setsid ansible-playbook "$@" >"$log" 2>&1 </dev/null &
 run=$!
+
+# Every process under PID, whatever its session: Mitogen's multiplexer, forked by ansible-playbook, starts a
+# session of its own, so killing the run's process group left it behind (two per estate run, found alive 48
+# minutes after CI's run).
+descendants() {
+  local all=$1 level=$1 next
+  while [[ -n $level ]]; do
+    next=$(ps -eo pid=,ppid= | awk -v level=" $level " 'index(level, " " $2 " ") {printf "%s ", $1}')
+    all+=" $next"
+    level=$next
+  done
+  echo $all
+}
 for _ in $(seq 600); do
   if seen=$(bash -c "$probe" 2>/dev/null) && grep -Eq "$sign" <<<"$seen"; then
+    tree=$(descendants $run)
     kill -KILL -- -$run
+    # shellcheck disable=SC2086  # the list is words
+    kill -KILL $tree 2>/dev/null
     sleep 1
     # zombies do not count: this machine's init does not reap the run's orphans at once
-    if ps -eo pgid=,stat=,args= | awk -v g=$run '$1 == g && $2 !~ /^Z/' | grep .; then
+    if ps -eo pid=,pgid=,stat=,args= | awk -v g=$run -v tree=" $tree " '($2 == g || index(tree, " " $1 " ")) && $3 !~ /^Z/' | grep .; then
       echo "processes of the run survive"
       exit 1
     fi

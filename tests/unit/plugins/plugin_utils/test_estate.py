@@ -1,6 +1,7 @@
 """The estate model: what a director, a real server and keepalived read from one inventory."""
 
 import copy
+import re
 
 import pytest
 
@@ -152,6 +153,25 @@ def test_realserver_plan_nat_gateway_and_absent_members():
     assert _realserver_plan.realserver_plan(expand([WEB], hostvars=hostvars), 'web1')['lo'] == ['10.0.0.100']
 
 
+def test_each_real_servers_part_of_the_estate_gives_the_plan_the_whole_estate_gives():
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars['web2']['lvs_overrides'] = {'web': {'state': 'drained'}}
+    groups = dict(GROUPS, db=['db1', 'web2'])
+    estate = expand([WEB, dict(WEB, name='alt', port=8080), DB], hostvars=hostvars, groups=groups)
+    parts = _estate.by_realserver(estate)
+    assert sorted(parts) == ['db1', 'web1', 'web2']
+    # web2 is in all three services, with its own member entry alone (drained in web, as its override says)
+    assert [svc['name'] for svc in parts['web2']] == ['web', 'alt', 'db']
+    assert [svc['members'] for svc in parts['web2']][0] == [estate[0]['members'][1]]
+    assert parts['web2'][0]['members'][0]['state'] == 'drained'
+    assert all(len(svc['members']) == 1 and svc['member_index'] == {'web2': 0} for svc in parts['web2'])
+    assert _estate.is_expanded(parts['web2'])
+    for host, part in parts.items():
+        assert _realserver_plan.realserver_plan(part, host) == _realserver_plan.realserver_plan(estate, host)
+    # the whole estate is left as it was
+    assert len(estate[0]['members']) == 2
+
+
 def test_realserver_plan_refuses_two_nat_gateways():
     groups = {'db': ['db1'], 'db2': ['db1']}
     services = [DB, dict(DB, name='other', address='10.0.1.101', realservers='db2', nat_gateway='10.0.1.2')]
@@ -275,3 +295,18 @@ def test_served_by_finds_each_host_as_a_scan_of_the_members_would():
     # an estate expanded before the index existed (no member_index) is served the same way
     legacy = [{key: value for key, value in svc.items() if key != 'member_index'} for svc in estate]
     assert _estate.served_by(legacy, 'web13') == _estate.served_by(estate, 'web13')
+
+
+def test_a_dual_stack_real_server_is_reached_on_its_ipv6_address_by_ipv6_services():
+    services = [{'name': 'web6', 'address': 'fd40::50', 'port': 80, 'mode': 'dr', 'scheduler': 'rr', 'realservers': 'web'},
+                {'name': 'web', 'address': '10.40.0.50', 'port': 80, 'mode': 'dr', 'scheduler': 'rr', 'realservers': 'web'}]
+    hostvars = {'rs1': {'lvs_address': '10.40.0.11', 'lvs_address_ipv6': 'fd40::11'},
+                'rs2': {'lvs_address': '10.40.0.12', 'lvs_address_ipv6': 'FD40:0::12'}}
+    web6, web = _estate.virtual_services(services, hostvars, {'web': ['rs1', 'rs2']})
+    assert [m['address'] for m in web6['members']] == ['fd40::11', 'fd40::12']
+    assert [m['address'] for m in web['members']] == ['10.40.0.11', '10.40.0.12']
+    with pytest.raises(Exception, match=re.escape('host rs1: lvs_address_ipv6 \'10.0.0.1\' is not an IPv6 address')):
+        _estate.virtual_services(services, dict(hostvars, rs1={'lvs_address': '10.40.0.11', 'lvs_address_ipv6': '10.0.0.1'}),
+                                 {'web': ['rs1', 'rs2']})
+    with pytest.raises(Exception, match=re.escape('set lvs_address_ipv6 to its IPv6 address')):
+        _estate.virtual_services(services, dict(hostvars, rs1={'lvs_address': '10.40.0.11'}), {'web': ['rs1', 'rs2']})

@@ -46,8 +46,8 @@ def test_global_and_defaults_from_the_role_settings_with_the_extra_lines_marked(
         'maxconn 4096', '# lvs.cluster extra: haproxy_global_extra', 'nbthread 2', '# lvs.cluster end: haproxy_global_extra']
     # a number of seconds becomes a haproxy time; an empty extra adds no comments
     assert section(result, 'defaults')['lines'] == [
-        'log global', 'option dontlognull', 'timeout connect 5s', 'timeout client 30s', 'timeout server 30s',
-        'timeout check 3s', 'retries 3', 'option redispatch']
+        'log global', 'option dontlognull', 'load-server-state-from-file global', 'timeout connect 5s', 'timeout client 30s',
+        'timeout server 30s', 'timeout check 3s', 'retries 3', 'option redispatch']
     assert result['services'] == [] and result['families'] == []
 
 
@@ -285,3 +285,35 @@ def test_basic_auth_is_checked_in_the_estate():
         plan([dict(SHOP, basic_auth={'realm': 'x'})])
     with pytest.raises(Exception, match=re.escape('lvs_virtual_services[shop].basic_auth.realm must be text')):
         plan([dict(SHOP, basic_auth={'userlist': 'staff', 'realm': 'say "hi"'})])
+
+
+def test_a_route_has_its_own_access_rate_and_headers_in_its_backend_only():
+    shop = copy.deepcopy(SHOP)
+    shop['response_headers'] = {'X-Site': 'shop', 'X-Both': 'service'}
+    shop['routes'][0].update(deny=['10.9.0.0/16'], rate_limit={'requests_per_second': 5, 'burst': 1},
+                             response_headers={'X-Both': 'route'})
+    result = plan([shop])
+    api = section(result, 'backend shop_api')['lines']
+    assert api[api.index('acl access_denied src 10.9.0.0/16'):][:5] == [
+        'acl access_denied src 10.9.0.0/16', 'http-request deny deny_status 403 if access_denied',
+        'stick-table type ip size 100k expire 10s store http_req_rate(1s)', 'http-request track-sc0 src',
+        'http-request deny deny_status 429 if { sc_http_req_rate(0) gt 6 }']
+    assert 'http-response set-header X-Both "route"' in api
+    # the service's own rules stay in the frontend; the other pools get none of the route's
+    assert 'http-response set-header X-Both "service"' in section(result, 'frontend shop')['lines']
+    assert not any('access_denied' in line or 'track-sc0' in line
+                   for name in ('backend shop', 'backend img') for line in section(result, name)['lines'])
+
+
+@pytest.mark.parametrize('service_keys, route_keys, message', [
+    ({'allow': ['10.0.0.0/8']}, {'deny': ['10.9.0.0/16']}, 'routes[0].deny: the service has allow/deny of its own'),
+    ({'rate_limit': {'requests_per_second': 1}}, {'rate_limit': {'requests_per_second': 2}},
+     'routes[0].rate_limit: the service has rate_limit of its own'),
+    ({}, {'deny': []}, 'routes[0].deny must be a list of source networks'),
+])
+def test_route_rules_the_proxies_would_apply_differently_are_refused(service_keys, route_keys, message):
+    shop = copy.deepcopy(SHOP)
+    shop.update(service_keys)
+    shop['routes'][0].update(route_keys)
+    with pytest.raises(Exception, match=re.escape('lvs_virtual_services[shop].' + message)):
+        plan([shop])

@@ -367,6 +367,58 @@ def test_track_definitions_are_checked(function, given, message):
         getattr(_keepalived_vrrp, function)(given)
 
 
+def test_bfd_instances_are_checked_and_followed_by_instances():
+    bfds = _keepalived_vrrp.bfd_instances([{'name': 'router', 'neighbor_ip': '10.0.0.1', 'min_rx': 300, 'min_tx': 300,
+                                            'multiplier': 3, 'ttl': 255},
+                                           {'name': 'router6', 'neighbor_ip': 'fd00::1', 'min_rx': 100, 'min_tx': 100,
+                                            'hoplimit': 64, 'passive': True, 'weight': -30}])
+    assert bfds == [{'name': 'router', 'neighbor_ip': '10.0.0.1', 'min_rx': 300, 'min_tx': 300, 'multiplier': 3,
+                     'ttl': 255, 'passive': False, 'weight': 0},
+                    {'name': 'router6', 'neighbor_ip': 'fd00::1', 'min_rx': 100, 'min_tx': 100, 'hoplimit': 64,
+                     'passive': True, 'weight': -30}]
+    one, = _keepalived_vrrp.vrrp_instances([dict(INSTANCE, track_bfds=['router', {'name': 'router6', 'weight': -60}])],
+                                           'd1', ADDRESSES, GROUPS, expand([WEB, DB]), None, None, [], [], bfds)
+    assert one['track_bfds'] == [['router', None], ['router6', -60]]
+    with pytest.raises(_values.PlanError, match="BFD instance 'gone', which keepalived_bfd_instances does not define"):
+        _keepalived_vrrp.vrrp_instances([dict(INSTANCE, track_bfds=['gone'])], 'd1', ADDRESSES, GROUPS,
+                                        expand([WEB, DB]), None, None, [], [], bfds)
+    # with nopreempt only a FAULT moves the VIPs: router6's weight never would
+    with pytest.raises(_values.PlanError, match='tracking router6 by a weight never moves'):
+        _keepalived_vrrp.vrrp_instances([dict(INSTANCE, nopreempt=True, track_bfds=['router6'])], 'd1', ADDRESSES,
+                                        GROUPS, expand([WEB, DB]), None, None, [], [], bfds)
+
+
+def test_release_on_stop_tracks_its_file_in_every_instance_and_lists_the_vips_to_wait_for():
+    v6 = dict(INSTANCE, name='VI_6', virtual_router_id=52, services=[], version=3, unicast=False, vips=['fd00::50/64'])
+    settings = {'instances': [INSTANCE, v6], 'defaults': {'peers_group': 'directors'}, 'stop_file': '/run/stopping'}
+    plan = _keepalived_vrrp.plan(settings, 'd1', ADDRESSES, GROUPS, expand([WEB, DB]))
+    assert plan['release_on_stop'] == {'file': '/run/stopping', 'vips': ['10.0.0.50', '10.0.0.51', 'fd00::50']}
+    assert {'name': 'lvs_cluster_stopping', 'file': '/run/stopping', 'weight': 0, 'init_value': 0} in plan['track_files']
+    assert all(['lvs_cluster_stopping', 0] in one['track_files'] for one in plan['instances'])
+    off = _keepalived_vrrp.plan(dict(settings, stop_file=None), 'd1', ADDRESSES, GROUPS, expand([WEB, DB]))
+    assert off['release_on_stop'] is None and all(one['track_files'] == [] for one in off['instances'])
+    with pytest.raises(_values.PlanError, match='keepalived_stop_file must be an absolute path'):
+        _keepalived_vrrp.plan(dict(settings, stop_file='run/x'), 'd1', ADDRESSES, GROUPS, expand([WEB, DB]))
+    with pytest.raises(_values.PlanError, match="the name lvs_cluster_stopping is the role's own"):
+        _keepalived_vrrp.plan(dict(settings, track_files=[{'name': 'lvs_cluster_stopping', 'file': '/x'}]), 'd1',
+                              ADDRESSES, GROUPS, expand([WEB, DB]))
+
+
+@pytest.mark.parametrize('given, message', [
+    ({'name': 'r', 'neighbor_ip': '10.0.0.1', 'min_rx': 300}, r'keepalived_bfd_instances\[r\].min_tx is required'),
+    ({'name': 'r', 'neighbor_ip': 'router', 'min_rx': 300, 'min_tx': 300}, r"\[r\].neighbor_ip: 'router' is not an IP"),
+    ({'name': 'r', 'neighbor_ip': '10.0.0.1', 'source_ip': 'fd00::2', 'min_rx': 1, 'min_tx': 1}, 'of one family'),
+    ({'name': 'r', 'neighbor_ip': 'fd00::1', 'min_rx': 1, 'min_tx': 1, 'ttl': 5}, 'an IPv6 one takes hoplimit'),
+    ({'name': 'r', 'neighbor_ip': '10.0.0.1', 'min_rx': 1, 'min_tx': 1, 'hoplimit': 5}, 'an IPv4 one takes ttl'),
+    ({'name': 'r', 'neighbor_ip': '10.0.0.1', 'min_rx': 0, 'min_tx': 1}, r'\[r\].min_rx'),
+    ({'name': 'r', 'neighbor_ip': '10.0.0.1', 'min_rx': 1, 'min_tx': 1, 'weight': 254}, r'\[r\].weight'),
+    ({'name': 'r', 'neighbor_ip': '10.0.0.1', 'min_rx': 1, 'min_tx': 1, 'interval': 1}, 'unknown key'),
+])
+def test_bfd_instance_definitions_are_checked(given, message):
+    with pytest.raises(_values.PlanError, match=message):
+        _keepalived_vrrp.bfd_instances([given])
+
+
 def test_udp_and_ping_checks_are_keepalived_checkers():
     dns = dict(WEB, name='dns', port=53, protocol='udp', health_check={'type': 'udp', 'timeout': 2, 'interval': 3})
     ping = dict(WEB, name='ping', address='10.0.0.52', health_check={'type': 'ping', 'timeout': 1})
@@ -415,3 +467,13 @@ def test_script_files_are_file_names_with_content_or_src():
                            ([{'name': 'a', 'content': '', 'mode': '0777'}], 'unknown key')):
         with pytest.raises(_values.PlanError, match=message):
             _keepalived_vrrp.script_files(given)
+
+
+def test_an_ipv6_instance_unicasts_in_its_own_family_or_multicasts():
+    v6 = dict(INSTANCE, services=[], vips=['fd00::50'], version=3)
+    with pytest.raises(Exception, match=r'VI_1.* carries ipv6 VIPs but unicasts to or from 10\.0\.0\.3'):
+        instances([v6])
+    one, = instances([dict(v6, unicast=False)])
+    assert (one['family'], one['unicast'], one['vips']) == ('ipv6', False, ['fd00::50 dev eth0'])
+    two, = instances([dict(v6, unicast_peers=['fd00::3'], unicast_src_ip='fd00::2')])
+    assert (two['unicast_src_ip'], two['unicast_peers']) == ('fd00::2', ['fd00::3'])

@@ -171,3 +171,20 @@ def test_basic_auth_names_the_user_file_and_the_list_must_exist():
     assert hashed not in repr(result)
     with pytest.raises(_values.PlanError, match="nginx_upstream_userlists has no userlist 'staff'"):
         plan([shop])
+
+
+def test_a_route_has_its_own_access_rate_and_headers_in_its_locations():
+    svc = copy.deepcopy(SHOP)
+    svc['response_headers'] = {'X-Site': 'shop', 'X-Both': 'service'}
+    svc['routes'][0].update(allow=['10.0.0.0/8'], rate_limit={'requests_per_second': 5, 'burst': 1},
+                            response_headers={'X-Both': 'route'})
+    result = plan([svc])
+    default, admin = result['http_servers']
+    api = next(location for location in default['locations'] if location['pool'] == 'shop_api')
+    # add_header in a location drops the server's: the service's headers are repeated, the route's value wins
+    assert api['rules'] == ['allow 10.0.0.0/8', 'deny all', 'limit_req zone=lvs-rate-shop_api burst=1 nodelay',
+                            'limit_req_status 429', 'add_header X-Both "route" always', 'add_header X-Site "shop" always']
+    assert 'limit_req_zone $binary_remote_addr zone=lvs-rate-shop_api:10m rate=5r/s' in result['rate_zones']
+    # the host block's copy of the route's location has them too; the other locations none
+    assert next(loc for loc in admin['locations'] if loc['pool'] == 'shop_api')['rules'] == api['rules']
+    assert all(location['rules'] == [] for location in default['locations'] if location['pool'] != 'shop_api')
