@@ -357,6 +357,38 @@ def restore_values(paths, assignments):
     return result
 
 
+INHERITED_SOURCE = 'default (taken when the interface was created)'
+
+
+def inherited_values(old_text, planned, interfaces, assignments, read):
+    """{key_path: (value, INHERITED_SOURCE)} for the interfaces that hold what the old managed file
+    gave 'default', for each key whose 'default' the plan changes: they follow 'default' again.
+
+    An interface created after systemd-sysctl ran (after a reboot that is every NIC; lo alone exists
+    before) starts with 'default's value and keeps it when 'default' changes later, and the kernel
+    acts on the larger of 'all' and the interface's own value: without this, removing the file
+    after a reboot would leave every NIC ignoring ARP. Left alone: interfaces the plan names, those
+    whose key the configuration sets (exactly or by a glob), and those holding another value.
+    read(key_path) gives a running value."""
+    old = {}
+    for item in parse_text(old_text or ''):
+        parts = split_key_path(item.key) if not (item.exclude or item.is_glob) else None
+        if parts and parts[0] == DEFAULT and parts[1] in KEY_RANGES and _int_or_none(item.value) is not None:
+            old[parts[1]] = _int_or_none(item.value)
+    result = {}
+    for key in KEY_ORDER:
+        new_value = planned.get(key_path(DEFAULT, key))
+        if key not in old or new_value is None or new_value == old[key]:
+            continue
+        for name in interfaces:
+            path = key_path(name, key)
+            if path in planned or configured_value(assignments, path) is not None:
+                continue
+            if read(path) == old[key]:
+                result[path] = (new_value, INHERITED_SOURCE)
+    return result
+
+
 def managed_paths_from_file(text):
     """The net/ipv4/conf/*/{arp_ignore,arp_announce,rp_filter} keys a managed file sets."""
     paths = []

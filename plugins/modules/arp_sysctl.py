@@ -107,7 +107,8 @@ notes:
     does not apply to a key excluded with a C(-key) line. When nothing configures the key it gets the
     kernel default 0. For a named interface 0 is neutral: the kernel acts on the larger of the C(all)
     value and the interface's own, so the interface simply follows C(all) again."
-  - The value restored and where it came from are returned in RV(restored).
+  - The value restored and where it came from are returned in RV(restored), with the interfaces that took the old
+    C(default) value when they were created and follow C(default) again.
   - Every run compares the running values with the wanted ones, so a value changed by other means (for example
     C(sysctl -w)) is put back and reported as a change.
   - Only IPv4 has these keys; IPv6 neighbour discovery has no C(arp_ignore) equivalent.
@@ -170,7 +171,11 @@ restored:
   description:
     - With O(state=absent), each key path restored, the value put back and where it comes from
       (a configuration file, or C(kernel default)).
-  returned: when state is absent, or when a present run drops keys its file set before
+    - Also each interface that held the value the old file gave C(default) where the call changes C(default)
+      (source C(default (taken when the interface was created))). An interface created after C(systemd-sysctl) ran,
+      which after a reboot is every network device, starts with C(default)'s value and keeps it; it follows C(default)
+      again unless the configuration sets its key or it holds another value.
+  returned: when state is absent, or when a present run drops keys its file set before or changes C(default)
   type: dict
   sample: {"net/ipv4/conf/all/rp_filter": {"value": 0, "source": "kernel default"},
            "net/ipv4/conf/eth0/rp_filter": {"value": 2, "source": "/etc/sysctl.d/50-site.conf"}}
@@ -314,6 +319,11 @@ def main():
     if state == 'absent':
         planned = {}
     planned.update((key, restore[key][0]) for key in paths)
+    inherited = sysctl.inherited_values(old_file, planned, sorted(existing), assignments,
+                                        lambda key: sysctl.read_proc_value(key, PROC_SYS))
+    planned.update((key, value) for key, (value, _source) in inherited.items())
+    restore.update(inherited)
+    paths.extend(sorted(inherited))
     if paths or state == 'absent':
         result['restored'] = dict((key, dict(value=restore[key][0], source=restore[key][1])) for key in paths)
 

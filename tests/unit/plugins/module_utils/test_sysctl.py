@@ -221,3 +221,25 @@ def test_read_proc_value_and_list_interfaces(tmp_path):
 def test_render_values_for_diff():
     text = sysctl.render_values({'net/ipv4/conf/eth0.7/arp_ignore': 1, 'net/ipv4/conf/all/arp_ignore': None})
     assert text == 'net/ipv4/conf/eth0.7/arp_ignore = 1\nnet.ipv4.conf.all.arp_ignore = (absent)\n'
+
+
+def test_interfaces_holding_the_old_default_follow_default_unless_configured_or_other():
+    """After a reboot every NIC took the file's default (1/2); removing the file restores default to
+    0/0, and the NICs that hold 1/2 follow it: eth0 and mgmt0. Not eth1 (holding 3 for arp_ignore, by
+    hand), not eth2's arp_announce (the site's configuration sets it), not eth3 (named by the plan)."""
+    old_file = sysctl.render_file(sysctl.desired_values(['eth3'], {'arp_ignore': 1, 'arp_announce': 2}))
+    running = {}
+    for name in ('eth0', 'mgmt0', 'eth1', 'eth2', 'eth3'):
+        running[sysctl.key_path(name, 'arp_ignore')] = 1
+        running[sysctl.key_path(name, 'arp_announce')] = 2
+    running[sysctl.key_path('eth1', 'arp_ignore')] = 3
+    site = sysctl.parse_text('net.ipv4.conf.eth2.arp_announce = 2\n', source='/etc/sysctl.d/60-site.conf')
+    planned = {sysctl.key_path(name, key): 0 for name in ('all', 'default', 'eth3') for key in ('arp_ignore', 'arp_announce')}
+    inherited = sysctl.inherited_values(old_file, planned, ['eth0', 'eth1', 'eth2', 'eth3', 'mgmt0'], site, running.get)
+    assert inherited == dict((path, (0, sysctl.INHERITED_SOURCE)) for path in (
+        'net/ipv4/conf/eth0/arp_ignore', 'net/ipv4/conf/mgmt0/arp_ignore', 'net/ipv4/conf/eth2/arp_ignore',
+        'net/ipv4/conf/eth0/arp_announce', 'net/ipv4/conf/eth1/arp_announce', 'net/ipv4/conf/mgmt0/arp_announce'))
+    # a plan that keeps default as the file had it moves nothing
+    same = dict(planned, **{sysctl.key_path('default', 'arp_ignore'): 1, sysctl.key_path('default', 'arp_announce'): 2})
+    assert sysctl.inherited_values(old_file, same, ['eth0'], [], running.get) == {}
+    assert sysctl.inherited_values(None, planned, ['eth0'], [], running.get) == {}

@@ -81,6 +81,26 @@ def test_absent_reapplies_remaining_configuration(run_steps):
     assert 'a.1 0 1 0' in values.splitlines()
 
 
+def test_absent_puts_back_interfaces_that_took_the_old_default_when_created(run_steps):
+    """The kernel gives a new interface default's values (as every NIC after a reboot, created after
+    systemd-sysctl ran): removing the file must not leave them ignoring ARP."""
+    show = ('for i in c.3 d.4; do echo "$i $(cat /proc/sys/net/ipv4/conf/$i/arp_ignore) '
+            '$(cat /proc/sys/net/ipv4/conf/$i/arp_announce)"; done')
+    applied, created, gone, values = run_steps([
+        ('module', {}),
+        ('sh', 'ip link add c.3 type veth peer name d.4; echo 3 > /proc/sys/net/ipv4/conf/d.4/arp_ignore; ' + show),
+        ('module', {'state': 'absent'}),
+        ('sh', show),
+    ])
+    assert applied['changed'] is True
+    assert created.splitlines() == ['c.3 1 2', 'd.4 3 2']  # the kernel's inheritance, d.4's arp_ignore set by hand
+    inherited = {'value': 0, 'source': 'default (taken when the interface was created)'}
+    assert gone['restored']['net/ipv4/conf/c.3/arp_ignore'] == inherited
+    assert gone['restored']['net/ipv4/conf/c.3/arp_announce'] == inherited
+    assert 'net/ipv4/conf/d.4/arp_ignore' not in gone['restored']
+    assert values.splitlines() == ['c.3 0 0', 'd.4 3 0']
+
+
 @pytest.mark.parametrize('args,message', [
     ({'arp_ignore': 9}, 'arp_ignore must be an integer from 0 to 8'),
     ({'rp_filter': 3}, 'rp_filter must be an integer from 0 to 2'),
