@@ -22,16 +22,25 @@ options:
     description:
       - How the change comes back at boot.
       - V(auto) takes the first back end, in this order, that runs this host. V(networkd) when systemd-networkd is
-        running or enabled; V(ifupdown) when C(/etc/network/interfaces) and C(ifup) exist and C(networking.service) is
-        enabled (or ifupdown ran this boot). When neither runs the task fails, asking for an explicit choice.
+        running or enabled (and not masked); V(networkmanager) when NetworkManager is installed and enabled or running
+        (the RHEL family, Fedora, many Ubuntu hosts); V(ifupdown) when C(/etc/network/interfaces) and C(ifup) exist
+        and C(networking.service) is enabled (or ifupdown ran this boot). When none runs the task fails, asking for an
+        explicit choice.
       - V(networkd) writes one drop-in per address or route on a C(.network) file (see the notes for which).
       - V(ifupdown) writes one file in C(/etc/network/interfaces.d) (see the notes). It is refused, before anything
         changes, on a host that does not run ifupdown, or whose C(/etc/network/interfaces) does not read
         C(/etc/network/interfaces.d), because the file would never be read at boot.
+      - V(networkmanager) writes one dispatcher script per device, root's and mode 0755, in
+        C(/etc/NetworkManager/dispatcher.d) (C(50-lvs-cluster-...)), which sets the addresses or routes again with
+        C(ip ... replace) each time NetworkManager brings a device up, reapplies its profile or renews its DHCP lease.
+        The host's connection profiles are not touched, and NetworkManager leaves addresses it did not set alone. A
+        script for C(lo) or a tunnel device runs on any device's event (NetworkManager does not bring those up); a
+        real device's on that device's events. Refused, before anything changes, on a host that does not run
+        NetworkManager. The C(NetworkManager-dispatcher) service must be enabled (it is by default).
       - V(none) changes only the running system.
       - With O(state=absent) the files of every back end are looked for and cleaned, unless V(none).
     type: str
-    choices: [auto, networkd, ifupdown, none]
+    choices: [auto, networkd, networkmanager, ifupdown, none]
     default: auto
   reload_networkd:
     description:
@@ -47,7 +56,6 @@ notes:
     boot). When a step fails, every earlier step is undone, last first, and the task fails. RV(rollback) says what was
     undone; the lists of changes in the result (such as RV(changed_files)) name only what is still in effect. An undo
     that fails too is named in RV(rollback) (C(not_restored)) and in the message, and the other undos still run."
-  - NetworkManager is not a back end yet; on hosts it runs, use O(persistence=none) and configure it separately.
 '''
 
     # lo_vip and director_vip.

@@ -25,7 +25,9 @@ import tempfile
 
 from ansible.module_utils.common.text.converters import to_native
 
-PERSISTENCE_CHOICES = ('auto', 'networkd', 'ifupdown', 'none')
+PERSISTENCE_CHOICES = ('auto', 'networkd', 'networkmanager', 'ifupdown', 'none')
+# Files the host runs rather than reads (NetworkManager's dispatcher scripts): written 0755.
+EXECUTABLE_DIRS = ('/etc/NetworkManager/dispatcher.d',)
 
 
 def argument_spec():
@@ -67,8 +69,14 @@ def read_text(path, root=''):
         return None
 
 
+def file_mode(path):
+    """0755 for a script the host runs, 0644 for the rest."""
+    return 0o755 if os.path.dirname(path) in EXECUTABLE_DIRS else 0o644
+
+
 def write_file_atomic(module, path, content):
-    """A temporary file beside path, then module.atomic_move (mode 0644): a reader never sees half a file."""
+    """A temporary file beside path, then module.atomic_move: a reader never sees half a file.
+    The mode is set again after the move, which gives a new file 0644 whatever the temporary had."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
@@ -76,8 +84,9 @@ def write_file_atomic(module, path, content):
     try:
         with os.fdopen(fd, 'w') as handle:
             handle.write(content)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, file_mode(path))
         module.atomic_move(tmp, path)
+        os.chmod(path, file_mode(path))
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -123,10 +132,13 @@ def state_diffs(header, before, after, changes):
 
 def backends():
     """The network back ends, in the order persistence=auto tries them (the first whose probe
-    says it runs this host wins). A new back end (NetworkManager) is one more entry here: an
-    object with name, in_use(root), unusable(root), plan_addresses, plan_routes and reload."""
-    from ansible_collections.lvs.cluster.plugins.module_utils import _persist_networkd, _persist_ifupdown
-    return [_persist_networkd.BACKEND, _persist_ifupdown.BACKEND]
+    says it runs this host wins). Each is an object with name, probe_text, in_use(root),
+    unusable(root), plan_addresses, plan_routes and reload. NetworkManager before ifupdown: where
+    both run, NetworkManager leaves a device that ifupdown configures unmanaged, so a stanza
+    written for ifupdown would take the device away from it."""
+    from ansible_collections.lvs.cluster.plugins.module_utils import (
+        _persist_ifupdown, _persist_networkd, _persist_networkmanager)
+    return [_persist_networkd.BACKEND, _persist_networkmanager.BACKEND, _persist_ifupdown.BACKEND]
 
 
 def choose_backends(persistence, state, available=None, root=''):

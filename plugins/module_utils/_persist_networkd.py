@@ -125,7 +125,10 @@ def networkd_files(dirs=NETWORKD_DIRS, root=''):
 
 
 def networkd_in_use(root=''):
-    """systemd-networkd is running now or enabled for boot."""
+    """systemd-networkd is running now or enabled for boot, and not masked (a host handed over to
+    NetworkManager keeps networkd's wants links when only the unit was masked)."""
+    if os.path.realpath(root + '/etc/systemd/system/systemd-networkd.service') == '/dev/null':
+        return False
     if os.path.exists(root + NETWORKD_STATE):
         return True
     wants = root + '/etc/systemd/system'

@@ -18,7 +18,8 @@ description:
     discovery, so that clients and routers send the virtual IPs' traffic to the director.
   - Several addresses in one call, over one netlink session (pyroute2); C(ip) is not run.
   - Makes the addresses persistent the way the host's network stack expects (systemd-networkd drop-ins on the
-    C(.network) file networkd already uses for the device, or an ifupdown file, see O(persistence)), and
+    C(.network) file networkd already uses for the device, a NetworkManager dispatcher script, or an ifupdown file,
+    see O(persistence)), and
     removes them and their persistence with O(state=absent).
   - Announces each newly added IPv4 virtual IP with gratuitous ARP (see O(gratuitous_arp)), so that
     neighbours that cached another MAC address for it (a previous director) learn the new one at once.
@@ -77,6 +78,10 @@ notes:
   - "O(persistence=ifupdown) writes C(/etc/network/interfaces.d/lvs-cluster-director-vip-<device>) with one
     C(iface <device> inet|inet6 static) stanza per address and no C(auto) line, so the stanzas are applied when the host's
     own configuration brings the device up (a warning is given when no C(auto) or C(allow-hotplug) line names it)."
+  - "O(persistence=networkmanager) writes C(/etc/NetworkManager/dispatcher.d/50-lvs-cluster-director-vip-<device>), which
+    sets the addresses with C(ip address replace) whenever NetworkManager brings the device up or reapplies its
+    profile (C(nmcli device reapply), C(nmcli connection up)); NetworkManager leaves addresses it did not set alone in
+    between. The host's connection profiles are not touched."
   - "Runtime and persistence agree: the address is added over netlink with the prefix and global scope networkd
     would use, and the drop-in says the same, so reloading or restarting networkd keeps it and a reboot brings it
     back. IPv6 addresses go through duplicate address detection (kernel and networkd alike) and answer only once
@@ -150,7 +155,7 @@ announced:
   elements: str
   sample: ["10.97.0.10"]
 persistence:
-  description: The persistence used, V(networkd), V(ifupdown) or V(none) (with O(state=absent) and O(persistence=auto), V(auto)).
+  description: The persistence used, V(networkd), V(networkmanager), V(ifupdown) or V(none) (with O(state=absent) and O(persistence=auto), V(auto)).
   returned: always
   type: str
   sample: networkd

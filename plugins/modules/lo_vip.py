@@ -17,7 +17,7 @@ description:
     C(ip6tnl0) (IPv6) for LVS-TUN, so that the real server accepts packets the director forwards to the
     virtual IP. Tunnel devices are brought up.
   - Several addresses in one call, over one netlink session (pyroute2); C(ip) is not run.
-  - Makes the addresses persistent the way the host's network stack expects (systemd-networkd or
+  - Makes the addresses persistent the way the host's network stack expects (systemd-networkd, NetworkManager or
     ifupdown, see O(persistence)), and removes them and their persistence with O(state=absent).
   - Pair it with M(lvs.cluster.arp_sysctl), or the real server answers ARP for the virtual IP.
 attributes:
@@ -26,7 +26,7 @@ attributes:
     description: Reports what would change; touches neither the device nor the files.
   diff_mode:
     support: full
-    description: The addresses of lo or the tunnel device, and each drop-in or ifupdown file written or removed.
+    description: The addresses of lo or the tunnel device, and each drop-in, dispatcher script or ifupdown file written or removed.
   platform:
     support: full
     platforms: linux
@@ -60,6 +60,10 @@ notes:
     (C(127.0.0.1/8), C(::1)). With O(state=absent) the base file goes with its last drop-in."
   - "O(persistence=ifupdown) writes C(/etc/network/interfaces.d/lvs-cluster-vip-<device>) with one
     C(iface <device> inet|inet6 static) stanza per address."
+  - "O(persistence=networkmanager) writes C(/etc/NetworkManager/dispatcher.d/50-lvs-cluster-vip-<device>), which brings
+    the device up and sets the addresses with C(ip address replace) on any device's C(up) or C(reapply) event:
+    NetworkManager does not bring C(lo) or the tunnel devices up itself, so the addresses come back as soon as the
+    host's first device comes up at boot. The host's connection profiles are not touched."
   - "Why drop-ins for systemd-networkd: networkd applies only the first matching C(.network) file
     (in file-name order) to a link, so a second file for C(lo) would either hide the host's own or be
     hidden by it. One drop-in per address lets separate plays manage separate addresses without
@@ -136,7 +140,7 @@ removed:
   elements: str
   sample: ["10.98.0.10/24"]
 persistence:
-  description: The persistence used, V(networkd), V(ifupdown) or V(none) (with O(state=absent) and O(persistence=auto), V(auto)).
+  description: The persistence used, V(networkd), V(networkmanager), V(ifupdown) or V(none) (with O(state=absent) and O(persistence=auto), V(auto)).
   returned: always
   type: str
   sample: networkd

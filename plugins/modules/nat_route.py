@@ -18,7 +18,7 @@ description:
     address (O(gateway)), by default the default route, or routes to the client prefixes in O(destinations).
   - Sets the routes now over netlink (pyroute2; C(ip) is not run), replacing a route of the main table to the same
     destination with the same metric, as C(ip route replace) does, and makes them persistent (systemd-networkd
-    C([Route]) drop-ins, or ifupdown C(up) lines, see O(persistence)).
+    C([Route]) drop-ins, NetworkManager dispatcher scripts, or ifupdown C(up) lines, see O(persistence)).
   - O(state=absent) removes the routes and their persistence, and puts back the route the host's own configuration
     gives for each destination (see O(restore)).
 options:
@@ -100,6 +100,10 @@ notes:
   - "O(persistence=ifupdown) writes C(/etc/network/interfaces.d/lvs-cluster-nat-route-<device>) with an
     C(iface <device> inet|inet6 manual) stanza holding C(up ip route replace ...) and C(down ip route del ...) lines,
     run when the host's own configuration brings the device up."
+  - "O(persistence=networkmanager) writes C(/etc/NetworkManager/dispatcher.d/50-lvs-cluster-nat-route-<device>), which
+    runs C(ip route replace ...) for each route when NetworkManager brings the device up or reapplies its profile.
+    O(restore) does not ask NetworkManager for the routes of its own profiles: C(nmcli device reapply <device>) does
+    (a warning says so when nothing could be restored)."
   - "With O(persistence=none), on a device systemd-networkd manages, the route goes when networkd starts or reconfigures
     the device (it removes routes it did not configure)."
   - "A route is always set with a replace (as C(ip route replace)), so a destination is never without a route while it
@@ -200,7 +204,7 @@ restored:
   elements: str
   sample: ["networkctl reconfigure eth0 (/etc/systemd/network/10-eth0.network: a route to default (Gateway=10.10.0.1))"]
 persistence:
-  description: The back end the routes were persisted with, V(networkd), V(ifupdown) or V(none) (V(auto) for O(state=absent)).
+  description: The back end the routes were persisted with, V(networkd), V(networkmanager), V(ifupdown) or V(none) (V(auto) for O(state=absent)).
   returned: always
   type: str
   sample: networkd
@@ -263,7 +267,8 @@ def plan_restore(module, netlink, gone, family):
                     routes.append(route)
     if not links and not routes and any(dst.prefixlen == 0 for dst in gone):
         module.warn('restore: the host\'s own configuration gives no default route this module can put back '
-                    '(DHCP or up commands under ifupdown come back with ifdown/ifup or a reboot)')
+                    '(DHCP or up commands under ifupdown come back with ifdown/ifup or a reboot; NetworkManager\'s '
+                    'with nmcli device reapply DEVICE)')
     return links, routes
 
 

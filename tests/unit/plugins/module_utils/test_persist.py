@@ -70,8 +70,29 @@ def test_an_explicit_back_end_that_cannot_work_is_refused_for_present_only():
     assert persist.choose_backends('ifupdown', 'absent', [ifupdown]) == [ifupdown]
 
 
-def test_the_real_back_ends_are_networkd_then_ifupdown():
-    assert [b.name for b in persist.backends()] == ['networkd', 'ifupdown']
+def test_the_real_back_ends_are_networkd_networkmanager_then_ifupdown():
+    assert [b.name for b in persist.backends()] == ['networkd', 'networkmanager', 'ifupdown']
+    assert persist.PERSISTENCE_CHOICES == ('auto', 'networkd', 'networkmanager', 'ifupdown', 'none')
+
+
+class AnsibleMove(Module):
+    """atomic_move as Ansible's: a new file gets 0644 whatever mode the temporary file had."""
+
+    def atomic_move(self, src, dst):
+        existed = os.path.exists(dst)
+        os.rename(src, dst)
+        if not existed:
+            os.chmod(dst, 0o644)
+
+
+def test_dispatcher_scripts_are_written_executable_other_files_not(tmp_path, monkeypatch):
+    monkeypatch.setattr(persist, 'EXECUTABLE_DIRS', (str(tmp_path / 'dispatcher.d'),))
+    script, plain = str(tmp_path / 'dispatcher.d' / '50-x'), str(tmp_path / 'interfaces.d' / 'x')
+    for path in (script, plain):
+        persist.write_file_atomic(AnsibleMove(), path, '#!/bin/sh\n')
+        persist.write_file_atomic(AnsibleMove(), path, '#!/bin/sh\ntrue\n')  # and when it replaces one
+    assert oct(os.stat(script).st_mode & 0o777) == '0o755'
+    assert oct(os.stat(plain).st_mode & 0o777) == '0o644'
 
 
 def test_file_changes_leave_out_files_already_so_and_refuse_non_files(tmp_path):

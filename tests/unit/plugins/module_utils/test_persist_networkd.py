@@ -111,6 +111,9 @@ def test_networkd_in_use(tmp_path):
     os.symlink('/lib/systemd/system/systemd-networkd.service',
                str(tmp_path) + '/etc/systemd/system/multi-user.target.wants/systemd-networkd.service')
     assert nd.networkd_in_use(str(tmp_path))
+    # masked (the host handed over to NetworkManager): not in use, its wants link notwithstanding
+    os.symlink('/dev/null', str(tmp_path) + '/etc/systemd/system/systemd-networkd.service')
+    assert not nd.networkd_in_use(str(tmp_path))
 
 
 # ---------------------------------------------------------------- systemd-networkd
