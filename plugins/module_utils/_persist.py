@@ -130,6 +130,34 @@ def state_diffs(header, before, after, changes):
 
 # ---------------------------------------------------------------- back ends
 
+def plan_device_route_files(routes, state, device_files, parse, render, path):
+    """The route plan of a back end that keeps one file per device (ifupdown, NetworkManager):
+    ({path: content or None}, [paths holding the routes]).
+
+    device_files: [(path, device)] of the owner's files now. A route (destination and metric) goes
+    through one device, so present drops it from every file before it is written to the device's;
+    absent drops it only where it goes via the gateway given. parse(text, device) and
+    render(device, routes) read and write a file; path(device) names the device's file."""
+    plan = {}
+    keys = set((r.dst, r.metric) for r in routes)
+    gone = set((r.dst, r.metric, r.gateway) for r in routes)
+    for file_path, device in device_files:
+        existing = parse(read_text(file_path), device)
+        if state == 'present':
+            kept = [r for r in existing if (r.dst, r.metric) not in keys]
+        else:
+            kept = [r for r in existing if (r.dst, r.metric, r.gateway) not in gone]
+        if kept != existing:
+            plan[file_path] = render(device, kept)
+    if state == 'absent':
+        return plan, []
+    device = routes[0].device
+    own = path(device)
+    existing = [r for r in parse(read_text(own), device) if (r.dst, r.metric) not in keys]
+    plan[own] = render(device, existing + list(routes))
+    return plan, [own]
+
+
 def backends():
     """The network back ends, in the order persistence=auto tries them (the first whose probe
     says it runs this host wins). Each is an object with name, probe_text, in_use(root),

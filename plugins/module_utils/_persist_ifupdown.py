@@ -20,7 +20,7 @@ import glob
 import ipaddress
 import os
 
-from ansible_collections.lvs.cluster.plugins.module_utils._persist import read_text
+from ansible_collections.lvs.cluster.plugins.module_utils._persist import plan_device_route_files, read_text
 from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import Route, ip_or_none
 
 IFUPDOWN_INTERFACES = '/etc/network/interfaces'
@@ -240,30 +240,18 @@ class Ifupdown(object):
         return {path: render_addresses(owner, device, kept + list(wanted))}, [path], None
 
     def plan_routes(self, owner, routes, index, explicit_metric, state, warn):
-        plan = {}
-        keys = set((r.dst, r.metric) for r in routes)
-        gone = set((r.dst, r.metric, r.gateway) for r in routes)
+        device_files = []
         for path in sorted(glob.glob(os.path.join(IFUPDOWN_DIR, owner.ifupdown_template % '*'))):
-            old = read_text(path)
-            device = next((line.split()[1] for line in (old or '').splitlines()
+            device = next((line.split()[1] for line in (read_text(path) or '').splitlines()
                            if len(line.split()) >= 2 and line.split()[0] == 'iface'), None)
-            if device is None:
-                continue
-            existing = parse_routes(old, device)
-            if state == 'present':
-                kept = [r for r in existing if (r.dst, r.metric) not in keys]
-            else:
-                kept = [r for r in existing if (r.dst, r.metric, r.gateway) not in gone]
-            if kept != existing:
-                plan[path] = render_routes(owner, device, kept)
-        if state == 'absent':
-            return plan, [], None
-        device = routes[0].device
-        path = ifupdown_path(owner, device)
-        existing = [r for r in parse_routes(read_text(path), device) if (r.dst, r.metric) not in keys]
-        plan[path] = render_routes(owner, device, existing + list(routes))
-        self._warn_not_brought_up(owner, device, path, warn, 'routes')
-        return plan, [path], None
+            if device is not None:
+                device_files.append((path, device))
+        plan, held = plan_device_route_files(routes, state, device_files, parse_routes,
+                                             lambda device, kept: render_routes(owner, device, kept),
+                                             lambda device: ifupdown_path(owner, device))
+        if state == 'present':
+            self._warn_not_brought_up(owner, routes[0].device, held[0], warn, 'routes')
+        return plan, held, None
 
     def reload(self, module, paths):
         # ifupdown reads its files only when it brings an interface up: the kernel state is set already.

@@ -29,7 +29,7 @@ import glob
 import ipaddress
 import os
 
-from ansible_collections.lvs.cluster.plugins.module_utils._persist import read_text
+from ansible_collections.lvs.cluster.plugins.module_utils._persist import plan_device_route_files, read_text
 from ansible_collections.lvs.cluster.plugins.module_utils._persist_ifupdown import safe_name
 from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import Route, ip_or_none
 from ansible_collections.lvs.cluster.plugins.module_utils._vip import DEVICE_FAMILIES
@@ -190,28 +190,12 @@ class NetworkManager(object):
         return plan, [path], None
 
     def plan_routes(self, owner, routes, index, explicit_metric, state, warn):
-        """The same for nat_route's routes: a route (destination and metric) is set through one device."""
-        plan = {}
-        keys = set((r.dst, r.metric) for r in routes)
-        gone = set((r.dst, r.metric, r.gateway) for r in routes)
-        for path in _scripts_of(owner):
-            device = _device_of(path)
-            if device is None:
-                continue
-            existing = parse_routes(read_text(path), device)
-            if state == 'present':
-                kept = [r for r in existing if (r.dst, r.metric) not in keys]
-            else:
-                kept = [r for r in existing if (r.dst, r.metric, r.gateway) not in gone]
-            if kept != existing:
-                plan[path] = render_routes(owner, device, kept)
-        if state == 'absent':
-            return plan, [], None
-        device = routes[0].device
-        path = script_path(owner, device)
-        existing = [r for r in parse_routes(read_text(path), device) if (r.dst, r.metric) not in keys]
-        plan[path] = render_routes(owner, device, existing + list(routes))
-        return plan, [path], None
+        """The same for nat_route's routes."""
+        device_files = [(path, _device_of(path)) for path in _scripts_of(owner)]
+        plan, held = plan_device_route_files(routes, state, [item for item in device_files if item[1] is not None],
+                                             parse_routes, lambda device, kept: render_routes(owner, device, kept),
+                                             lambda device: script_path(owner, device))
+        return plan, held, None
 
     def reload(self, module, paths):
         # The dispatcher reads the scripts at the next event; the kernel state is set already.

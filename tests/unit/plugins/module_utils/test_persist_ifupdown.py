@@ -121,3 +121,19 @@ def test_ifupdown_gateways_of_static_stanzas():
 ])
 def test_ifupdown_brings_up(text, expected):
     assert ifu.ifupdown_brings_up('eth0', [None, text]) is expected
+
+
+def test_plan_routes_moves_a_route_between_devices_and_absent_needs_the_gateway(tmp_path, monkeypatch):
+    monkeypatch.setattr(ifu, 'IFUPDOWN_DIR', str(tmp_path))
+    eth0, eth1 = ifu.ifupdown_path(NAT_ROUTE, 'eth0'), ifu.ifupdown_path(NAT_ROUTE, 'eth1')
+    default = route('0.0.0.0/0', '10.97.1.1', device='eth0')
+    with open(eth0, 'w') as handle:
+        handle.write(ifu.render_routes(NAT_ROUTE, 'eth0', [default]))
+    moved = route('0.0.0.0/0', '10.97.2.1', device='eth1')
+    warnings = []
+    plan, held, _unused = ifu.BACKEND.plan_routes(NAT_ROUTE, [moved], 3, False, 'present', warnings.append)
+    assert held == [eth1] and plan[eth0] is None and ifu.parse_routes(plan[eth1], 'eth1') == [moved]
+    assert warnings and 'no auto or allow-hotplug line names eth1' in warnings[0]
+    other = route('0.0.0.0/0', '10.97.9.9', device='eth0')
+    assert ifu.BACKEND.plan_routes(NAT_ROUTE, [other], 2, False, 'absent', None) == ({}, [], None)
+    assert ifu.BACKEND.plan_routes(NAT_ROUTE, [default], 2, False, 'absent', None) == ({eth0: None}, [], None)
