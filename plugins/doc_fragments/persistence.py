@@ -33,7 +33,8 @@ options:
       - V(networkmanager) writes one dispatcher script per device, root's and mode 0755, in
         C(/etc/NetworkManager/dispatcher.d) (C(50-lvs-cluster-...)), which sets the addresses or routes again with
         C(ip ... replace) each time NetworkManager brings a device up, reapplies its profile or renews its DHCP lease.
-        The host's connection profiles are not touched, and NetworkManager leaves addresses it did not set alone. A
+        The host's connection profiles are not touched; the events the script runs on are those on which
+        NetworkManager may take away addresses it did not set. A
         script for C(lo) or a tunnel device runs on any device's event (NetworkManager does not bring those up); a
         real device's on that device's events. Refused, before anything changes, on a host that does not run
         NetworkManager. The C(NetworkManager-dispatcher) service must be enabled (it is by default).
