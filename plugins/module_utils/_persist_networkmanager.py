@@ -8,7 +8,8 @@ with `ip ... replace` whenever NetworkManager brings a device up or reapplies it
 Why dispatcher scripts, not the host's connection profiles: the profiles are the operator's (or
 cloud-init's, or the installer's); an address added to one would be lost when someone recreates
 it, and lo has no profile before NetworkManager 1.42. NetworkManager takes away addresses it did
-not set only when it (re)configures the device, and each of those events runs the script again.
+not set when it (re)configures the device (a reapply or a new activation: the lab's dr scenario
+watched them go and come back 0.7 to 1 s later), and each of those events runs the script again.
 
 A script for lo or a tunnel device (lo_vip's own devices, which NetworkManager does not bring up)
 runs on any device's event, so the addresses come back when the first device comes up at boot;
