@@ -41,6 +41,9 @@ IMAGE_INPUTS = os.path.join(LAB_DIR, 'image')
 # Debian 13 (trixie, kernel 6.12). LVS_LAB_SUITE, `lab image/up --suite` or a scenario file's `suite:`
 # chooses; each suite has an image of its own in the cache, keyed by its inputs.
 SUITES = ('bookworm', 'trixie')
+# What runs a lab host's network: systemd-networkd (the default), or NetworkManager (the RHEL family's,
+# and many Ubuntu hosts'), to prove the collection's persistence there.
+NETWORKS = ('networkd', 'networkmanager')
 DEFAULT_SUITE = 'bookworm'
 SUITE = os.environ.get('LVS_LAB_SUITE') or DEFAULT_SUITE
 
@@ -477,6 +480,8 @@ def validate_spec(spec, source):
         if not name.replace('-', '').isalnum() or len(name) > 32:
             raise LabError('%s: host name %r must be alphanumeric (dashes allowed), at most 32 characters' % (source, name))
         host = host or {}
+        if host.get('network', NETWORKS[0]) not in NETWORKS:
+            raise LabError('%s: hosts.%s.network must be one of %s' % (source, name, ', '.join(NETWORKS)))
         for ifname, iface in (host.get('interfaces') or {}).items():
             where = '%s: hosts.%s.interfaces.%s' % (source, name, ifname)
             if len(ifname) > 15 or ifname == 'mgmt0':
@@ -495,6 +500,8 @@ def guest_spec(spec):
     for name, host in spec['hosts'].items():
         host = host or {}
         hosts[name] = {'interfaces': host.get('interfaces') or {}, 'forward': bool(host.get('forward'))}
+        if host.get('network', NETWORKS[0]) != NETWORKS[0]:
+            hosts[name]['network'] = host['network']
     return {'segments': spec.get('segments') or {}, 'hosts': hosts}
 
 

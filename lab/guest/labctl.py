@@ -113,17 +113,74 @@ def host_running(name):
     return run(['systemctl', 'is-active', '--quiet', unit_name(name)], check=False).returncode == 0
 
 
+def _addresses(iface):
+    addresses = iface.get('address') or []
+    return [addresses] if isinstance(addresses, str) else addresses
+
+
+def keyfile(ifname, addresses, routes):
+    """A NetworkManager keyfile for one interface: static addresses and routes, nothing learned."""
+    lines = ['# Lab link %s: written by the lab at the host\'s creation.' % ifname, '[connection]',
+             'id=lab-%s' % ifname, 'type=ethernet', 'interface-name=%s' % ifname, 'autoconnect=true', '']
+    for family, section in ((4, 'ipv4'), (6, 'ipv6')):
+        own = [a for a in addresses if (':' in a) == (family == 6)]
+        lines.append('[%s]' % section)
+        if not own:
+            lines += ['method=%s' % ('disabled' if family == 4 else 'ignore'), '']
+            continue
+        lines.append('method=manual')
+        lines += ['address%d=%s' % (n, address) for n, address in enumerate(own, 1)]
+        own_routes = [r for r in routes if (':' in r['via']) == (family == 6)]
+        for n, route in enumerate(own_routes, 1):
+            to = route.get('to', 'default')
+            if to == 'default':
+                to = '0.0.0.0/0' if family == 4 else '::/0'
+            lines.append('route%d=%s,%s' % (n, to, route['via']))
+        if family == 6:
+            lines.append('addr-gen-mode=eui64')
+        lines.append('')
+    return '\n'.join(lines)
+
+
+# NetworkManager in place of systemd-networkd (network: networkmanager): networkd masked, its enable
+# links gone (the image enables it), NetworkManager and its dispatcher enabled (the image disables them).
+NETWORKMANAGER_LINKS = {
+    'etc/systemd/system/systemd-networkd.service': '/dev/null',
+    'etc/systemd/system/systemd-networkd.socket': '/dev/null',
+    'etc/systemd/system/multi-user.target.wants/systemd-networkd.service': None,
+    'etc/systemd/system/sockets.target.wants/systemd-networkd.socket': None,
+    'etc/systemd/system/sysinit.target.wants/systemd-network-generator.service': None,
+    'etc/systemd/system/multi-user.target.wants/NetworkManager.service': '/lib/systemd/system/NetworkManager.service',
+    'etc/systemd/system/dbus-org.freedesktop.NetworkManager.service': '/lib/systemd/system/NetworkManager.service',
+    'etc/systemd/system/dbus-org.freedesktop.nm-dispatcher.service':
+        '/lib/systemd/system/NetworkManager-dispatcher.service',
+}
+
+
+def network_links(spec):
+    """{path: symlink target, or None to remove} of the host's network stack."""
+    return dict(NETWORKMANAGER_LINKS) if spec.get('network') == 'networkmanager' else {}
+
+
 def network_files(name, spec, index, all_hosts):
-    """systemd-networkd files for the host's own /etc: its addresses survive its reboots."""
+    """The host's own network configuration in its /etc (systemd-networkd files, or NetworkManager
+    keyfiles): its addresses survive its reboots."""
     files = {}
+    if spec.get('network') == 'networkmanager':
+        connections = 'etc/NetworkManager/system-connections/'
+        files[connections + 'lab-mgmt0.nmconnection'] = keyfile('mgmt0', ['%s/24' % mgmt_address(index)], [])
+        for ifname, iface in sorted(spec.get('interfaces', {}).items()):
+            files[connections + 'lab-%s.nmconnection' % ifname] = keyfile(ifname, _addresses(iface),
+                                                                          iface.get('routes', []))
+        if spec.get('forward'):
+            files['etc/sysctl.d/05-lab-forward.conf'] = 'net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n'
+        return _common_files(name, all_hosts, files)
     files['etc/systemd/network/05-mgmt0.network'] = (
         '# Lab management link: Ansible reaches the host here, outside every topology under test.\n'
         '[Match]\nName=mgmt0\n\n[Network]\nAddress=%s/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n'
         % mgmt_address(index))
     for ifname, iface in sorted(spec.get('interfaces', {}).items()):
-        addresses = iface.get('address') or []
-        if isinstance(addresses, str):
-            addresses = [addresses]
+        addresses = _addresses(iface)
         lines = ['[Match]', 'Name=%s' % ifname, '', '[Network]']
         lines += ['Address=%s' % address for address in addresses]
         lines += ['LinkLocalAddressing=%s' % ('ipv6' if any(':' in a for a in addresses) else 'no'),
@@ -133,6 +190,10 @@ def network_files(name, spec, index, all_hosts):
         for route in iface.get('routes', []):
             lines += ['', '[Route]', 'Destination=%s' % route.get('to', 'default'), 'Gateway=%s' % route['via']]
         files['etc/systemd/network/10-%s.network' % ifname] = '\n'.join(lines) + '\n'
+    return _common_files(name, all_hosts, files)
+
+
+def _common_files(name, all_hosts, files):
     hosts_lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback',
                    '127.0.1.1\t%s' % name]
     for other, other_spec in sorted(all_hosts.items()):
@@ -143,12 +204,21 @@ def network_files(name, spec, index, all_hosts):
     return files
 
 
-def write_host_files(root, files):
+def write_host_files(root, files, links=None):
     for rel, content in files.items():
         path = os.path.join(root, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'w') as handle:
             handle.write(content)
+        if rel.endswith('.nmconnection'):
+            os.chmod(path, 0o600)  # NetworkManager ignores a keyfile others may read
+    for rel, target in (links or {}).items():
+        path = os.path.join(root, rel)
+        if os.path.lexists(path):
+            os.unlink(path)
+        if target is not None:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.symlink(target, path)
 
 
 def make_netns(name, spec, index):
@@ -343,7 +413,8 @@ def cmd_create(doc):
     save_state(state)
     for name in created:
         root = mount_overlay(name)
-        write_host_files(root, network_files(name, state['hosts'][name], state['hosts'][name]['index'], state['hosts']))
+        spec = state['hosts'][name]
+        write_host_files(root, network_files(name, spec, spec['index'], state['hosts']), network_links(spec))
     for name in created:
         start_host(name, state)
     wait_ready(created)
@@ -375,7 +446,8 @@ def cmd_reset(doc):
         shutil.rmtree(host_dir(name), ignore_errors=True)
     for name in names:
         root = mount_overlay(name)
-        write_host_files(root, network_files(name, state['hosts'][name], state['hosts'][name]['index'], state['hosts']))
+        spec = state['hosts'][name]
+        write_host_files(root, network_files(name, spec, spec['index'], state['hosts']), network_links(spec))
         start_host(name, state)
     wait_ready(names)
     log('%d host(s) reset in %.1f s' % (len(names), time.time() - started))

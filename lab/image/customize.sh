@@ -21,6 +21,9 @@ chmod 600 "$root/root/.ssh/authorized_keys"
 for unit in keepalived haproxy nginx mariadb; do
   chroot "$root" systemctl disable "$unit" >/dev/null 2>&1 || true
 done
+# NetworkManager runs only the hosts whose lab.yml asks for it (labctl enables it there, networkd masked).
+chroot "$root" systemctl disable NetworkManager NetworkManager-dispatcher NetworkManager-wait-online \
+  >/dev/null 2>&1 || true
 chroot "$root" systemctl enable systemd-networkd ssh >/dev/null
 # Nothing in the guest waits for a network that is never "online" in the sense of a default route.
 chroot "$root" systemctl mask systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer \

@@ -91,3 +91,39 @@ def test_the_carried_wheel_is_the_pinned_pyroute2():
     with open(os.path.join(_ROOT, 'requirements-test.txt')) as handle:
         pins = [line.strip() for line in handle if line.startswith('pyroute2==')]
     assert pins == ['pyroute2==%s' % os.path.basename(wheels[0]).split('-')[1]]
+
+
+def test_a_host_network_is_networkd_or_networkmanager(labcli):
+    spec = {'segments': {'lan': {}}, 'hosts': {'a': {'network': 'networkmanager'}, 'b': {}}}
+    labcli.validate_spec(spec, 'x.yml')
+    assert labcli.guest_spec(spec)['hosts'] == {'a': {'interfaces': {}, 'forward': False, 'network': 'networkmanager'},
+                                                'b': {'interfaces': {}, 'forward': False}}
+    with pytest.raises(labcli.LabError, match='^x.yml: hosts.a.network must be one of networkd, networkmanager$'):
+        labcli.validate_spec({'hosts': {'a': {'network': 'ifupdown'}}}, 'x.yml')
+
+
+def test_a_networkmanager_host_gets_keyfiles_readable_by_root_only_and_networkd_masked(tmp_path):
+    spec = importlib.util.spec_from_file_location('labctl_under_test', os.path.join(_ROOT, 'lab', 'guest', 'labctl.py'))
+    labctl = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(labctl)
+    host = {'network': 'networkmanager', 'index': 3,
+            'interfaces': {'eth0': {'segment': 'lan', 'address': ['10.51.0.22/24', 'fd40::2/64'],
+                                    'routes': [{'to': '0.0.0.0/0', 'via': '10.51.0.254'}]}}}
+    files = labctl.network_files('h', host, 3, {'h': host})
+    assert not [path for path in files if path.startswith('etc/systemd/network/')]
+    eth0 = files['etc/NetworkManager/system-connections/lab-eth0.nmconnection'].splitlines()
+    assert 'id=lab-eth0' in eth0 and 'interface-name=eth0' in eth0
+    assert eth0[eth0.index('[ipv4]') + 1:eth0.index('[ipv6]')] == [
+        'method=manual', 'address1=10.51.0.22/24', 'route1=0.0.0.0/0,10.51.0.254', '']
+    assert 'address1=fd40::2/64' in eth0
+    mgmt0 = files['etc/NetworkManager/system-connections/lab-mgmt0.nmconnection'].splitlines()
+    assert 'address1=%s/24' % labctl.mgmt_address(3) in mgmt0
+    root = tmp_path / 'root'
+    (root / 'etc/systemd/system/multi-user.target.wants').mkdir(parents=True)
+    (root / 'etc/systemd/system/multi-user.target.wants/systemd-networkd.service').symlink_to('/x')
+    labctl.write_host_files(str(root), files, labctl.network_links(host))
+    assert oct(os.stat(str(root / 'etc/NetworkManager/system-connections/lab-eth0.nmconnection')).st_mode & 0o777) == '0o600'
+    assert os.readlink(str(root / 'etc/systemd/system/systemd-networkd.service')) == '/dev/null'
+    assert not os.path.lexists(str(root / 'etc/systemd/system/multi-user.target.wants/systemd-networkd.service'))
+    assert os.path.islink(str(root / 'etc/systemd/system/multi-user.target.wants/NetworkManager.service'))
+    assert labctl.network_links({}) == {}
