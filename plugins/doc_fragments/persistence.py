@@ -35,7 +35,7 @@ options:
         C(ip ... replace) each time NetworkManager brings a device up, reapplies its profile or renews its DHCP lease.
         The host's connection profiles are not touched. NetworkManager takes away the addresses and routes it did
         not set when a profile is reapplied (C(nmcli device reapply)) or activated again (C(nmcli connection up)), and
-        the script sets them again at once: in the lab (NetworkManager 1.42) they were gone for 0.7 to 1 s (IPv6 a
+        the script sets them again at once; in the lab (NetworkManager 1.42) they were gone for 0.7 to 1 s (IPv6 a
         moment more, for duplicate address detection). A
         script for C(lo) or a tunnel device runs on any device's event (NetworkManager does not bring those up); a
         real device's on that device's events. Refused, before anything changes, on a host that does not run
