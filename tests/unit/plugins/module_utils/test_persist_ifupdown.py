@@ -11,15 +11,8 @@ import os
 
 import pytest
 
-from ansible_collections.lvs.cluster.plugins.module_utils import _persist as persist
 from ansible_collections.lvs.cluster.plugins.module_utils import _persist_ifupdown as ifu
-from netvalues import iface, route
-
-LO_VIP = persist.Owner('Managed by Ansible (lvs.cluster.lo_vip)', 'lvs-vip-', 'lvs-cluster-vip-%s', True, True, False)
-DIRECTOR = persist.Owner('Managed by Ansible (lvs.cluster.director_vip)', 'lvs-director-vip-',
-                         'lvs-cluster-director-vip-%s', False, False, True)
-NAT_ROUTE = persist.Owner('Managed by Ansible (lvs.cluster.nat_route)', 'lvs-nat-route-', 'lvs-cluster-nat-route-%s',
-                          False, False, True)
+from netvalues import iface, route, LO_VIP, DIRECTOR, NAT_ROUTE
 
 
 def _write(root, path, text):
